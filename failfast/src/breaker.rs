@@ -1,0 +1,401 @@
+//! The [`Breaker`]: guarded calls, permits, inspection and control.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::builder::Builder;
+use crate::circuit::{Admission, Circuit, Fast, ProbeOutcome, TransitionSettings};
+use crate::error::{Error, Open};
+use crate::event::{Listener, Listeners};
+use crate::permit::{Permit, Ticket, Verdict};
+use crate::policy::{Outcome, Tripper};
+use crate::run::Run;
+use crate::state::State;
+use crate::stats::{Counter, Counters, Stats};
+use crate::store::Store;
+
+/// A circuit breaker: guards calls to one dependency and refuses them, fast, while the
+/// dependency is failing.
+///
+/// `Breaker::new(name, open_for)` behaves like the Python `failfast` decorator, with recovery
+/// added: the first failure opens the circuit for `open_for`; while it is open, calls return
+/// [`Error::Open`] without running; then one probe call is let through, and its success closes
+/// the circuit while its failure opens it again. [`Breaker::builder`] configures everything else.
+///
+/// A `Breaker` is a handle: clones share one breaker, and cloning is cheap.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{Breaker, Error};
+///
+/// let breaker = Breaker::new("sales_api", Duration::from_secs(60));
+///
+/// let invoices = breaker.call(|| fetch_invoices());
+/// match invoices {
+///     Ok(invoices) => println!("{invoices:?}"),
+///     Err(Error::Inner(e)) => println!("the call failed: {e}"),
+///     Err(Error::Open(open)) => println!("not even tried: {open}"),
+/// }
+/// # fn fetch_invoices() -> Result<Vec<u32>, std::io::Error> { Ok(vec![]) }
+/// ```
+#[derive(Clone)]
+pub struct Breaker {
+    shared: Arc<Shared>,
+}
+
+/// Everything clones of a breaker share.
+pub(crate) struct Shared {
+    pub(crate) name: &'static str,
+    pub(crate) enabled: AtomicBool,
+    pub(crate) circuit: Arc<Circuit>,
+    pub(crate) tripper: Tripper,
+    pub(crate) settings: TransitionSettings,
+    pub(crate) listeners: Listeners,
+    pub(crate) counters: Counters,
+    pub(crate) store: Option<Arc<dyn Store>>,
+}
+
+impl Breaker {
+    /// A breaker that opens on the first failure and stays open for `open_for` before probing.
+    pub fn new(name: impl Into<Cow<'static, str>>, open_for: Duration) -> Breaker {
+        Builder::new(name).open_for(open_for).assemble()
+    }
+
+    /// Starts configuring a breaker named `name`.
+    pub fn builder(name: impl Into<Cow<'static, str>>) -> Builder {
+        Builder::new(name)
+    }
+
+    pub(crate) fn from_shared(shared: Shared) -> Breaker {
+        let shared = Arc::new(shared);
+        for listener in shared.listeners.0.iter() {
+            shared.circuit.subscribe(Arc::downgrade(listener));
+        }
+        Breaker { shared }
+    }
+
+    /// Runs `call` if the circuit allows it, and counts its outcome: every `Err` is a failure.
+    ///
+    /// A panic in `call` counts as a failure and keeps unwinding.
+    #[inline]
+    pub fn call<T, E, F>(&self, call: F) -> Result<T, Error<E>>
+    where
+        F: FnOnce() -> Result<T, E>,
+    {
+        self.call_if(|_| true, call)
+    }
+
+    /// Runs `call` if the circuit allows it; an error counts as a failure only if `counts`
+    /// returns `true` for it. Other errors are returned as [`Error::Inner`] and count as neither
+    /// success nor failure, like the `exceptions=` list of the Python decorator.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    ///
+    /// #[derive(Debug)]
+    /// enum ApiError { Timeout, NotFound }
+    ///
+    /// let breaker = Breaker::new("catalog", Duration::from_secs(10));
+    /// let is_outage = |e: &ApiError| matches!(e, ApiError::Timeout);
+    /// let _ = breaker.call_if(is_outage, || Err::<(), _>(ApiError::NotFound));
+    /// assert!(breaker.state().is_closed(), "a 404 says nothing about the catalog's health");
+    /// let _ = breaker.call_if(is_outage, || Err::<(), _>(ApiError::Timeout));
+    /// assert!(breaker.state().is_open());
+    /// ```
+    #[inline]
+    pub fn call_if<T, E, P, F>(&self, counts: P, call: F) -> Result<T, Error<E>>
+    where
+        P: FnOnce(&E) -> bool,
+        F: FnOnce() -> Result<T, E>,
+    {
+        let mut permit = self.try_acquire()?;
+        permit.fail_on_drop = true;
+        let result = call();
+        permit.fail_on_drop = false;
+        permit.settle(result, counts)
+    }
+
+    /// Runs `future` if the circuit allows it when first polled, and counts its outcome: every
+    /// `Err` is a failure.
+    ///
+    /// The returned future is cancel-safe: dropped before it completes, it records nothing and
+    /// gives back its half-open probe permit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let breaker = Breaker::new("profile", Duration::from_secs(5));
+    /// let name = breaker.run(async { Ok::<_, std::io::Error>("ada") }).await;
+    /// assert_eq!(name.unwrap(), "ada");
+    /// # }
+    /// ```
+    #[inline]
+    pub fn run<T, E, F>(&self, future: F) -> Run<'_, F, impl FnOnce(&E) -> bool + use<T, E, F>>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
+        Run::new(self, future, |_: &E| true)
+    }
+
+    /// Like [`run`](Self::run), but an error counts as a failure only if `counts` returns `true`.
+    #[inline]
+    pub fn run_if<T, E, P, F>(&self, counts: P, future: F) -> Run<'_, F, P>
+    where
+        P: FnOnce(&E) -> bool,
+        F: Future<Output = Result<T, E>>,
+    {
+        Run::new(self, future, counts)
+    }
+
+    /// Asks for leave to make one call, for code that cannot hand the call over as a closure
+    /// or a future. See [`Permit`].
+    #[inline]
+    pub fn try_acquire(&self) -> Result<Permit<'_>, Open> {
+        let shared = &*self.shared;
+        if !shared.enabled.load(Relaxed) {
+            return Ok(Permit::new(self, Ticket::Bypass));
+        }
+        match shared.circuit.fast() {
+            Fast::Closed(generation) => Ok(Permit::new(
+                self,
+                Ticket::Closed {
+                    generation,
+                    started: self.started(),
+                },
+            )),
+            Fast::Refuse(retry_at) => Err(self.refuse(retry_at)),
+            Fast::Ask => self.ask(),
+        }
+    }
+
+    /// The slow way in: half-open, or open on a clock without alarms.
+    #[cold]
+    fn ask(&self) -> Result<Permit<'_>, Open> {
+        let shared = &*self.shared;
+        match shared.circuit.admit(&shared.settings) {
+            Ok(Admission::Closed(generation)) => Ok(Permit::new(
+                self,
+                Ticket::Closed {
+                    generation,
+                    started: self.started(),
+                },
+            )),
+            Ok(Admission::Probe(generation, id)) => {
+                let ttl = shared.settings.half_open.probe_timeout;
+                let granted = match &shared.store {
+                    Some(store) => store.claim_probe(&shared.circuit, ttl),
+                    None => true,
+                };
+                let ticket = Ticket::Probe {
+                    generation,
+                    id,
+                    started: self.started(),
+                };
+                if granted {
+                    Ok(Permit::new(self, ticket))
+                } else {
+                    self.release(ticket);
+                    Err(self.refuse(shared.circuit.clock().now()))
+                }
+            }
+            Err(retry_at) => Err(self.refuse(retry_at)),
+        }
+    }
+
+    #[inline]
+    fn started(&self) -> u64 {
+        if self.shared.tripper.timed() {
+            self.shared.circuit.clock().now()
+        } else {
+            0
+        }
+    }
+
+    #[inline]
+    fn refuse(&self, retry_at: u64) -> Open {
+        let shared = &*self.shared;
+        shared.counters.bump(Counter::Rejected);
+        let open = Open::new(shared.name, retry_at, shared.circuit.clock());
+        if !shared.listeners.is_empty() {
+            shared.listeners.each(|l| l.on_rejected(&open));
+        }
+        open
+    }
+
+    /// Records how the call of `ticket` ended.
+    #[inline]
+    pub(crate) fn record(&self, ticket: Ticket, verdict: Verdict) {
+        let shared = &*self.shared;
+        let (generation, started) = match ticket {
+            Ticket::Bypass | Ticket::Spent => return,
+            Ticket::Closed {
+                generation,
+                started,
+            }
+            | Ticket::Probe {
+                generation,
+                started,
+                ..
+            } => (generation, started),
+        };
+        shared.counters.bump(match verdict {
+            Verdict::Success => Counter::Success,
+            Verdict::Failure => Counter::Failure,
+            Verdict::Ignored => Counter::Ignored,
+        });
+        let outcome = if shared.tripper.timed() {
+            let ended = shared.circuit.clock().now();
+            Outcome {
+                failure: verdict == Verdict::Failure,
+                ended,
+                elapsed: ended.saturating_sub(started),
+            }
+        } else {
+            Outcome {
+                failure: verdict == Verdict::Failure,
+                ended: 0,
+                elapsed: 0,
+            }
+        };
+        if shared.tripper.is_slow(outcome.elapsed) {
+            shared.counters.bump(Counter::Slow);
+        }
+        if !shared.listeners.is_empty() {
+            self.notify(verdict);
+        }
+        if let Ticket::Probe { id, .. } = ticket {
+            let outcome = match verdict {
+                Verdict::Success => ProbeOutcome::Success,
+                Verdict::Failure => ProbeOutcome::Failure,
+                Verdict::Ignored => ProbeOutcome::Neutral,
+            };
+            shared
+                .circuit
+                .finish_probe(generation, id, outcome, &shared.settings);
+            return;
+        }
+        let trip = match verdict {
+            Verdict::Success => shared.tripper.success(generation, outcome),
+            Verdict::Failure => shared.tripper.failure(generation, outcome),
+            Verdict::Ignored => None,
+        };
+        if let Some(reason) = trip {
+            shared.circuit.trip(generation, reason, &shared.settings);
+        }
+    }
+
+    #[cold]
+    fn notify(&self, verdict: Verdict) {
+        let name = self.shared.name;
+        self.shared
+            .listeners
+            .each(|l: &dyn Listener| match verdict {
+                Verdict::Success => l.on_success(name),
+                Verdict::Failure => l.on_failure(name),
+                Verdict::Ignored => l.on_ignored(name),
+            });
+    }
+
+    /// Gives back the permit of a call that ended with no outcome.
+    pub(crate) fn release(&self, ticket: Ticket) {
+        if let Ticket::Probe { generation, id, .. } = ticket {
+            let shared = &*self.shared;
+            shared
+                .circuit
+                .finish_probe(generation, id, ProbeOutcome::Neutral, &shared.settings);
+        }
+    }
+
+    /// The breaker's name, which is also its circuit's.
+    pub fn name(&self) -> &'static str {
+        self.shared.name
+    }
+
+    /// Where the circuit stands now.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, State};
+    ///
+    /// let breaker = Breaker::new("auth", Duration::from_secs(60));
+    /// assert_eq!(breaker.state(), State::Closed);
+    /// ```
+    pub fn state(&self) -> State {
+        self.shared.circuit.state()
+    }
+
+    /// The breaker's counts so far.
+    pub fn stats(&self) -> Stats {
+        let shared = &*self.shared;
+        shared.counters.sum(shared.circuit.transitions())
+    }
+
+    /// Opens the circuit for `duration`, whatever its state; afterwards it probes as usual.
+    /// For maintenance windows and for tests.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    ///
+    /// let breaker = Breaker::new("warehouse", Duration::from_secs(1));
+    /// breaker.force_open(Duration::from_secs(600));
+    /// assert!(breaker.call(|| Ok::<_, ()>(())).unwrap_err().is_open());
+    /// ```
+    pub fn force_open(&self, duration: Duration) {
+        self.shared.circuit.force_open(duration);
+    }
+
+    /// Closes the circuit and forgets its failures and backoff, whatever its state.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    ///
+    /// let breaker = Breaker::new("warehouse", Duration::from_secs(600));
+    /// let _ = breaker.call(|| Err::<(), _>("down"));
+    /// breaker.reset();
+    /// assert!(breaker.state().is_closed());
+    /// ```
+    pub fn reset(&self) {
+        self.shared.circuit.reset();
+    }
+
+    /// Whether calls go through the circuit (`true`) or straight to the dependency.
+    pub fn is_enabled(&self) -> bool {
+        self.shared.enabled.load(Relaxed)
+    }
+
+    /// Switches the breaker on or off at run time. A disabled breaker runs every call and
+    /// records nothing; the circuit keeps its state for when it is enabled again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    ///
+    /// let breaker = Breaker::new("dev_api", Duration::from_secs(60));
+    /// breaker.force_open(Duration::from_secs(60));
+    /// breaker.set_enabled(false);
+    /// assert_eq!(breaker.call(|| Ok::<_, ()>(7)).unwrap(), 7);
+    /// ```
+    pub fn set_enabled(&self, enabled: bool) {
+        self.shared.enabled.store(enabled, Relaxed);
+    }
+}
+
+impl fmt::Debug for Breaker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Breaker")
+            .field("name", &self.shared.name)
+            .field("state", &self.state())
+            .field("enabled", &self.is_enabled())
+            .finish_non_exhaustive()
+    }
+}

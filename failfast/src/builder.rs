@@ -1,0 +1,224 @@
+//! Configuring a breaker: [`Builder`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use crate::backoff::Backoff;
+use crate::breaker::{Breaker, Shared};
+use crate::circuit::{Circuit, TransitionSettings};
+use crate::clock::{Clock, ClockHandle};
+use crate::error::{ConfigError, Open};
+use crate::event::{FnListener, Listener, Listeners, Transition};
+use crate::half_open::HalfOpenSettings;
+use crate::name::intern;
+use crate::policy::{TripPolicy, Tripper};
+use crate::stats::Counters;
+use crate::store::Store;
+
+/// The environment variable that disables every breaker built while it is set to `1` or `true`:
+/// for development machines where the dependencies are expected to be down.
+pub const DISABLED_ENV: &str = "FAILFAST_DISABLED";
+
+/// The open period of a builder that is given none.
+const DEFAULT_OPEN_FOR: Duration = Duration::from_secs(60);
+
+/// Configures a [`Breaker`]; made by [`Breaker::builder`].
+///
+/// Every setting has a default: the first failure opens the circuit for 60 seconds, then one
+/// probe at a time is let through, and one success closes the circuit.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{Backoff, Breaker, TripPolicy, Window};
+///
+/// let breaker = Breaker::builder("orders_db")
+///     .trip(TripPolicy::failure_rate(0.5, Window::Time(Duration::from_secs(30))).min_calls(20))
+///     .backoff(Backoff::exponential(Duration::from_secs(5), Duration::from_secs(300)).jitter(0.1))
+///     .probes(3)
+///     .successes_to_close(3)
+///     .probe_timeout(Duration::from_secs(10))
+///     .on_transition(|t| eprintln!("{}: {:?} -> {:?} ({:?})", t.name, t.from, t.to, t.reason))
+///     .build()?;
+/// # let _ = breaker;
+/// # Ok::<(), failfast::ConfigError>(())
+/// ```
+pub struct Builder {
+    name: &'static str,
+    policy: TripPolicy,
+    backoff: Backoff,
+    half_open: HalfOpenSettings,
+    clock: ClockHandle,
+    listeners: Vec<Arc<dyn Listener>>,
+    enabled: bool,
+    store: Option<Arc<dyn Store>>,
+}
+
+impl Builder {
+    pub(crate) fn new(name: impl Into<Cow<'static, str>>) -> Self {
+        Builder {
+            name: intern(name.into()),
+            policy: TripPolicy::default(),
+            backoff: Backoff::constant(DEFAULT_OPEN_FOR),
+            half_open: HalfOpenSettings::default(),
+            clock: ClockHandle::System,
+            listeners: Vec::new(),
+            enabled: true,
+            store: None,
+        }
+    }
+
+    /// Keeps the circuit open for `duration` each time it opens (default 60 s).
+    /// Shorthand for `.backoff(Backoff::constant(duration))`.
+    pub fn open_for(mut self, duration: Duration) -> Self {
+        self.backoff = Backoff::constant(duration);
+        self
+    }
+
+    /// How long each open period lasts, growing as the circuit keeps reopening.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// When the closed circuit opens (default: on the first failure).
+    pub fn trip(mut self, policy: TripPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How many probe calls may be in flight at once while half-open (default 1, at least 1).
+    pub fn probes(mut self, probes: u32) -> Self {
+        self.half_open.probes = probes;
+        self
+    }
+
+    /// How many probes must succeed to close the circuit (default 1, at least 1). Any failed
+    /// probe opens it again.
+    pub fn successes_to_close(mut self, successes: u32) -> Self {
+        self.half_open.successes_to_close = successes;
+        self
+    }
+
+    /// How long a probe may run before its permit is taken back and given to another call
+    /// (default 60 s); the late probe's outcome is then ignored. This keeps one hung probe
+    /// from holding the circuit half-open forever.
+    pub fn probe_timeout(mut self, timeout: Duration) -> Self {
+        self.half_open.probe_timeout = timeout;
+        self
+    }
+
+    /// The clock the circuit runs on (default [`SystemClock`](crate::SystemClock)). When the
+    /// breaker joins a circuit that a store already holds, the circuit keeps the clock it was
+    /// made with.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = ClockHandle::Custom(Arc::new(clock));
+        self
+    }
+
+    /// Adds a listener for the breaker's events.
+    pub fn listener(mut self, listener: impl Listener) -> Self {
+        self.listeners.push(Arc::new(listener));
+        self
+    }
+
+    /// Calls `f` on every transition of the circuit.
+    pub fn on_transition(self, f: impl Fn(&Transition) + Send + Sync + 'static) -> Self {
+        self.listener(FnListener::Transition(Box::new(f)))
+    }
+
+    /// Calls `f` on every refused call.
+    pub fn on_rejected(self, f: impl Fn(&Open) + Send + Sync + 'static) -> Self {
+        self.listener(FnListener::Rejected(Box::new(f)))
+    }
+
+    /// Calls `f` with the breaker's name on every success.
+    pub fn on_success(self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.listener(FnListener::Success(Box::new(f)))
+    }
+
+    /// Calls `f` with the breaker's name on every counted failure.
+    pub fn on_failure(self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.listener(FnListener::Failure(Box::new(f)))
+    }
+
+    /// Whether the breaker starts enabled (default `true`, or `false` when the environment
+    /// variable `FAILFAST_DISABLED` is `1` or `true`). See [`Breaker::set_enabled`].
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Where the circuit lives (default: a circuit of the breaker's own). Breakers with the same
+    /// name and store share one circuit.
+    pub fn store(mut self, store: impl Store) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    pub(crate) fn shared_store(mut self, store: Option<Arc<dyn Store>>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Checks every setting and builds the breaker.
+    pub fn build(self) -> Result<Breaker, ConfigError> {
+        self.policy.validate()?;
+        self.backoff.validate()?;
+        self.half_open.validate()?;
+        Ok(self.assemble())
+    }
+
+    /// Builds the breaker from settings already known to be valid.
+    pub(crate) fn assemble(self) -> Breaker {
+        let Builder {
+            name,
+            policy,
+            backoff,
+            half_open,
+            clock,
+            listeners,
+            enabled,
+            store,
+        } = self;
+        let create = || Circuit::new(name, clock.clone());
+        let circuit = match &store {
+            Some(store) => store.circuit(name, &create),
+            None => create(),
+        };
+        Breaker::from_shared(Shared {
+            name,
+            enabled: AtomicBool::new(enabled && !disabled_by_env()),
+            circuit,
+            tripper: Tripper::new(&policy),
+            settings: TransitionSettings { half_open, backoff },
+            listeners: Listeners(listeners.into()),
+            counters: Counters::default(),
+            store,
+        })
+    }
+}
+
+fn disabled_by_env() -> bool {
+    std::env::var(DISABLED_ENV).is_ok_and(|v| {
+        let v = v.trim();
+        v == "1" || v.eq_ignore_ascii_case("true")
+    })
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("name", &self.name)
+            .field("policy", &self.policy)
+            .field("backoff", &self.backoff)
+            .field("half_open", &self.half_open)
+            .field("clock", &self.clock)
+            .field("listeners", &self.listeners.len())
+            .field("enabled", &self.enabled)
+            .field("store", &self.store)
+            .finish()
+    }
+}

@@ -1,0 +1,399 @@
+//! The state of one named circuit, shared by every breaker (and, through a store, every process)
+//! that uses the name.
+//!
+//! Reading is lock-free: the phase and a generation number are packed into one atomic word, which
+//! the hot path loads and nothing more. Every change happens under one mutex, which makes each
+//! transition atomic (exactly one breaker wins a race to open the circuit) and hands out the
+//! half-open probe permits. A call remembers the generation it was admitted in, so an outcome
+//! that arrives after the circuit moved on is not counted against the new period.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use crate::backoff::Backoff;
+use crate::clock::{Alarm, ClockHandle, nanos};
+use crate::event::{Listener, Reason, Transition};
+use crate::half_open::{HalfOpenSettings, ProbeVerdict, Probes};
+use crate::state::{Phase, State};
+use crate::sync::{AtomicBool, AtomicU64, Mutex, lock};
+
+const PHASE_MASK: u64 = 0b011;
+const CLOSED: u64 = 0b000;
+const OPEN: u64 = 0b001;
+const HALF_OPEN: u64 = 0b010;
+/// Set on an open word when an alarm will end the open period, so a rejection need not read the clock.
+const ALARMED: u64 = 0b100;
+
+/// What a breaker tells its circuit about how transitions go.
+#[derive(Debug, Clone)]
+pub(crate) struct TransitionSettings {
+    pub(crate) half_open: HalfOpenSettings,
+    pub(crate) backoff: Backoff,
+}
+
+/// What the fast path makes of the circuit's word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fast {
+    /// Closed in this generation: run the call.
+    Closed(u32),
+    /// Open, and an alarm will end it: refuse the call, retry at the given time.
+    Refuse(u64),
+    /// Anything else: ask [`Circuit::admit`].
+    Ask,
+}
+
+/// How [`Circuit::admit`] lets a call through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// The circuit is closed in this generation.
+    Closed(u32),
+    /// A half-open probe permit: its generation and id.
+    Probe(u32, u32),
+}
+
+/// How a probe ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProbeOutcome {
+    Success,
+    Failure,
+    /// Neither: its error did not count, or it was dropped before finishing.
+    Neutral,
+}
+
+/// The shared state of the circuit with a given name.
+///
+/// A [`Store`](crate::Store) hands circuits out by name; breakers read and change them. Its
+/// public surface is what a store needs to observe the circuit.
+pub struct Circuit {
+    name: &'static str,
+    clock: ClockHandle,
+    word: AtomicU64,
+    /// The end of the current open period, written before `word` is published.
+    until: AtomicU64,
+    inner: Mutex<Inner>,
+    transitions: AtomicU64,
+    observers: Mutex<Vec<Weak<dyn Listener>>>,
+    pending: Mutex<VecDeque<Transition>>,
+    dispatching: AtomicBool,
+}
+
+#[derive(Debug)]
+struct Inner {
+    generation: u32,
+    phase: Phase,
+    until: u64,
+    /// Consecutive open periods, for the backoff; zero once closed.
+    opens: u32,
+    probes: Probes,
+}
+
+impl Circuit {
+    /// A closed circuit named `name`, on the clock `clock`.
+    pub(crate) fn new(name: &'static str, clock: ClockHandle) -> Arc<Circuit> {
+        Arc::new(Circuit {
+            name,
+            clock,
+            word: AtomicU64::new(CLOSED),
+            until: AtomicU64::new(0),
+            inner: Mutex::new(Inner {
+                generation: 0,
+                phase: Phase::Closed,
+                until: 0,
+                opens: 0,
+                probes: Probes::default(),
+            }),
+            transitions: AtomicU64::new(0),
+            observers: Mutex::new(Vec::new()),
+            pending: Mutex::new(VecDeque::new()),
+            dispatching: AtomicBool::new(false),
+        })
+    }
+
+    /// The circuit's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// How many transitions the circuit has made.
+    pub fn transitions(&self) -> u64 {
+        self.transitions.load(Relaxed)
+    }
+
+    /// Adds an observer of the circuit's transitions, kept for as long as it lives elsewhere.
+    /// A store subscribes to the circuits it hands out to share their transitions.
+    pub fn subscribe(&self, observer: Weak<dyn Listener>) {
+        let mut observers = lock(&self.observers);
+        observers.retain(|o| o.strong_count() > 0);
+        observers.push(observer);
+    }
+
+    pub(crate) fn clock(&self) -> &ClockHandle {
+        &self.clock
+    }
+
+    /// The hot path's whole view of the circuit: one atomic load, and a second when refusing.
+    #[inline]
+    pub(crate) fn fast(&self) -> Fast {
+        let word = self.word.load(Acquire);
+        match word & (PHASE_MASK | ALARMED) {
+            CLOSED => Fast::Closed(generation(word)),
+            w if w == OPEN | ALARMED => Fast::Refuse(self.until.load(Relaxed)),
+            _ => Fast::Ask,
+        }
+    }
+
+    /// Lets a call through if the circuit allows it, moving an open circuit whose period has
+    /// ended to half-open. Otherwise returns when to retry.
+    pub(crate) fn admit(self: &Arc<Self>, settings: &TransitionSettings) -> Result<Admission, u64> {
+        let now = self.clock.now();
+        let mut inner = lock(&self.inner);
+        match inner.phase {
+            Phase::Closed => return Ok(Admission::Closed(inner.generation)),
+            Phase::Open if now < inner.until => return Err(inner.until),
+            Phase::Open => self.enter(&mut inner, Phase::HalfOpen, Reason::OpenElapsed, None),
+            Phase::HalfOpen => {}
+        }
+        let admitted = inner.probes.admit(now, &settings.half_open);
+        let generation = inner.generation;
+        drop(inner);
+        self.dispatch();
+        admitted.map(|id| Admission::Probe(generation, id))
+    }
+
+    /// Opens the circuit if it is still closed in `generation`: the policy tripped.
+    pub(crate) fn trip(
+        self: &Arc<Self>,
+        generation: u32,
+        reason: Reason,
+        settings: &TransitionSettings,
+    ) {
+        let mut inner = lock(&self.inner);
+        if inner.generation != generation || inner.phase != Phase::Closed {
+            return;
+        }
+        let opened = self.open(&mut inner, reason, settings);
+        drop(inner);
+        self.after_open(opened);
+    }
+
+    /// Records how probe `id` of half-open period `generation` ended.
+    pub(crate) fn finish_probe(
+        self: &Arc<Self>,
+        generation: u32,
+        id: u32,
+        outcome: ProbeOutcome,
+        settings: &TransitionSettings,
+    ) {
+        let mut inner = lock(&self.inner);
+        if inner.generation != generation || inner.phase != Phase::HalfOpen {
+            return;
+        }
+        let verdict = match outcome {
+            ProbeOutcome::Neutral => {
+                inner.probes.release(id);
+                return;
+            }
+            ProbeOutcome::Success => inner.probes.finish(id, true, &settings.half_open),
+            ProbeOutcome::Failure => inner.probes.finish(id, false, &settings.half_open),
+        };
+        let opened = match verdict {
+            ProbeVerdict::Stale | ProbeVerdict::Pending => None,
+            ProbeVerdict::Close(successes) => {
+                inner.opens = 0;
+                let reason = Reason::ProbesSucceeded(successes);
+                self.enter(&mut inner, Phase::Closed, reason, None);
+                None
+            }
+            ProbeVerdict::Reopen => Some(self.open(&mut inner, Reason::ProbeFailed, settings)),
+        };
+        drop(inner);
+        match opened {
+            Some(opened) => self.after_open(opened),
+            None => self.dispatch(),
+        }
+    }
+
+    /// Opens the circuit for `duration`, whatever its phase.
+    pub(crate) fn force_open(self: &Arc<Self>, duration: Duration) {
+        let mut inner = lock(&self.inner);
+        let opened = self.open_for(&mut inner, duration, Reason::Forced);
+        drop(inner);
+        self.after_open(opened);
+    }
+
+    /// Closes the circuit and forgets its history, whatever its phase.
+    pub(crate) fn reset(&self) {
+        let mut inner = lock(&self.inner);
+        inner.opens = 0;
+        self.enter(&mut inner, Phase::Closed, Reason::Reset, None);
+        drop(inner);
+        self.dispatch();
+    }
+
+    /// Where the circuit stands now. An open period that has ended is reported (and entered) as half-open.
+    pub fn state(self: &Arc<Self>) -> State {
+        let word = self.word.load(Acquire);
+        match word & PHASE_MASK {
+            CLOSED => State::Closed,
+            HALF_OPEN => State::HalfOpen,
+            _ => {
+                let now = self.clock.now();
+                let until = self.until.load(Relaxed);
+                if now < until {
+                    return State::Open {
+                        retry_in: Duration::from_nanos(until - now),
+                    };
+                }
+                self.on_alarm(generation(word));
+                match self.word.load(Acquire) & PHASE_MASK {
+                    CLOSED => State::Closed,
+                    HALF_OPEN => State::HalfOpen,
+                    _ => State::Open {
+                        retry_in: Duration::from_nanos(
+                            self.until.load(Relaxed).saturating_sub(now),
+                        ),
+                    },
+                }
+            }
+        }
+    }
+
+    /// The open period of `generation` has ended, if nothing changed the circuit since.
+    pub(crate) fn on_alarm(self: &Arc<Self>, generation: u32) {
+        let now = self.clock.now();
+        let mut inner = lock(&self.inner);
+        if inner.generation != generation || inner.phase != Phase::Open {
+            return;
+        }
+        if now < inner.until {
+            let until = inner.until;
+            drop(inner);
+            self.arm(generation, until);
+            return;
+        }
+        self.enter(&mut inner, Phase::HalfOpen, Reason::OpenElapsed, None);
+        drop(inner);
+        self.dispatch();
+    }
+
+    /// Opens the circuit for the next period of its backoff.
+    fn open(&self, inner: &mut Inner, reason: Reason, settings: &TransitionSettings) -> (u32, u64) {
+        let opens = inner.opens.saturating_add(1);
+        let duration = settings.backoff.duration(opens, fastrand::f64);
+        let opened = self.open_for(inner, duration, reason);
+        inner.opens = opens;
+        opened
+    }
+
+    /// Opens the circuit for `duration`; returns the new generation and the period's end.
+    fn open_for(&self, inner: &mut Inner, duration: Duration, reason: Reason) -> (u32, u64) {
+        inner.until = self.clock.now().saturating_add(nanos(duration));
+        self.enter(inner, Phase::Open, reason, Some(duration));
+        (inner.generation, inner.until)
+    }
+
+    /// Once the lock is released: sets the alarm that ends an open period, and tells observers.
+    fn after_open(self: &Arc<Self>, (generation, until): (u32, u64)) {
+        self.arm(generation, until);
+        self.dispatch();
+    }
+
+    fn arm(self: &Arc<Self>, generation: u32, until: u64) {
+        let alarm = Alarm {
+            circuit: Arc::downgrade(self),
+            generation,
+        };
+        if self.clock.set_alarm(until, alarm) {
+            let open = pack(OPEN, generation);
+            // Only if the word is unchanged: the alarm may already have rung, or a call moved on.
+            let _ = self
+                .word
+                .compare_exchange(open, open | ALARMED, AcqRel, Relaxed);
+        }
+    }
+
+    /// Moves to `to` in a new generation and queues the transition for the observers.
+    fn enter(&self, inner: &mut Inner, to: Phase, reason: Reason, open_for: Option<Duration>) {
+        let from = inner.phase;
+        inner.generation = inner.generation.wrapping_add(1);
+        inner.phase = to;
+        inner.probes = Probes::default();
+        let bits = match to {
+            Phase::Closed => CLOSED,
+            Phase::Open => {
+                self.until.store(inner.until, Relaxed);
+                OPEN
+            }
+            Phase::HalfOpen => HALF_OPEN,
+        };
+        self.word.store(pack(bits, inner.generation), Release);
+        if from == to && to == Phase::Closed {
+            return;
+        }
+        self.transitions.fetch_add(1, Relaxed);
+        lock(&self.pending).push_back(Transition {
+            name: self.name,
+            from,
+            to,
+            reason,
+            open_for,
+        });
+    }
+
+    /// Delivers queued transitions, in order, one at a time, with no lock of the circuit held.
+    /// Whoever finds the queue busy leaves its transitions to the thread already delivering.
+    fn dispatch(&self) {
+        loop {
+            if self.dispatching.swap(true, Acquire) {
+                return;
+            }
+            let delivering = Delivering(&self.dispatching);
+            while let Some(transition) = lock(&self.pending).pop_front() {
+                let observers: Vec<Arc<dyn Listener>> = {
+                    let mut observers = lock(&self.observers);
+                    observers.retain(|o| o.strong_count() > 0);
+                    observers.iter().filter_map(Weak::upgrade).collect()
+                };
+                for observer in observers {
+                    observer.on_transition(&transition);
+                }
+            }
+            drop(delivering);
+            if lock(&self.pending).is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Circuit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = self.word.load(Acquire);
+        f.debug_struct("Circuit")
+            .field("name", &self.name)
+            .field("phase", &(word & PHASE_MASK))
+            .field("generation", &generation(word))
+            .finish()
+    }
+}
+
+/// Marks the circuit's transitions as being delivered; unmarks them when dropped, even when a
+/// listener panics, so that later transitions are still delivered.
+struct Delivering<'a>(&'a AtomicBool);
+
+impl Drop for Delivering<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Release);
+    }
+}
+
+fn pack(phase_bits: u64, generation: u32) -> u64 {
+    (u64::from(generation) << 32) | phase_bits
+}
+
+fn generation(word: u64) -> u32 {
+    (word >> 32) as u32
+}

@@ -1,0 +1,202 @@
+//! Time as the breaker sees it: the [`Clock`] trait, the [`SystemClock`] and a [`ManualClock`] for tests.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use crate::circuit::Circuit;
+use crate::timer;
+
+/// A monotonic source of time, injectable so that tests control it.
+///
+/// A breaker reads its clock to measure slow calls, to place calls in time windows and to decide
+/// when an open circuit may let a probe through. The clock may also take [`Alarm`]s: an alarm rung
+/// when an open period ends lets rejected calls skip reading the clock altogether, which is what
+/// keeps rejection at a few nanoseconds. A clock that cannot ring alarms keeps the default
+/// [`Clock::set_alarm`], and the breaker reads [`Clock::now`] on each rejected call instead.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{Breaker, ManualClock};
+///
+/// let clock = ManualClock::new();
+/// let breaker = Breaker::builder("inventory")
+///     .open_for(Duration::from_secs(30))
+///     .clock(clock.clone())
+///     .build()
+///     .unwrap();
+/// let _ = breaker.call(|| Err::<(), _>("down"));
+/// assert!(breaker.state().is_open());
+/// clock.advance(Duration::from_secs(30));
+/// assert!(breaker.state().is_half_open());
+/// ```
+pub trait Clock: Send + Sync + fmt::Debug + 'static {
+    /// Time elapsed since this clock's origin. It must never go backwards by itself; a test clock
+    /// that is set backwards is survived, not relied upon.
+    fn now(&self) -> Duration;
+
+    /// Asks the clock to ring `alarm` once `now()` has reached `at`. Returns `false` when the
+    /// clock cannot (the default), and then `alarm` is dropped unrung.
+    fn set_alarm(&self, at: Duration, alarm: Alarm) -> bool {
+        let _ = (at, alarm);
+        false
+    }
+}
+
+/// A wake-up call for an open circuit, handed to [`Clock::set_alarm`]: when rung, the circuit
+/// moves from open to half-open if its open period has ended and nothing else changed it since.
+///
+/// Holding an alarm does not keep its circuit alive, and ringing a stale alarm does nothing.
+#[derive(Debug)]
+pub struct Alarm {
+    pub(crate) circuit: Weak<Circuit>,
+    pub(crate) generation: u32,
+}
+
+impl Alarm {
+    /// Rings the alarm.
+    pub fn ring(self) {
+        if let Some(circuit) = self.circuit.upgrade() {
+            circuit.on_alarm(self.generation);
+        }
+    }
+}
+
+/// The process's monotonic clock ([`Instant`]); the default clock of every breaker.
+///
+/// Its alarms are rung by one background thread, `failfast-timer`, started the first time a
+/// circuit on this clock opens; it sleeps until the next open period ends.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl SystemClock {
+    fn origin() -> Instant {
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        *ORIGIN.get_or_init(Instant::now)
+    }
+
+    pub(crate) fn instant_at(at: Duration) -> Instant {
+        Self::origin() + at
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Duration {
+        Self::origin().elapsed()
+    }
+
+    fn set_alarm(&self, at: Duration, alarm: Alarm) -> bool {
+        timer::schedule(Self::instant_at(at), alarm)
+    }
+}
+
+/// A clock that moves only when told to: for tests, and for simulations.
+///
+/// Clones share one time. [`ManualClock::advance`] and [`ManualClock::set`] ring every alarm that
+/// has come due before they return, so a test sees the circuit half-open right after advancing.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{Clock, ManualClock};
+///
+/// let clock = ManualClock::new();
+/// clock.advance(Duration::from_millis(1500));
+/// assert_eq!(clock.now(), Duration::from_millis(1500));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock {
+    shared: Arc<ManualShared>,
+}
+
+#[derive(Debug, Default)]
+struct ManualShared {
+    nanos: AtomicU64,
+    alarms: Mutex<Vec<(Duration, Alarm)>>,
+}
+
+impl ManualClock {
+    /// A clock standing at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves the clock forward by `by` and rings the alarms that came due.
+    pub fn advance(&self, by: Duration) {
+        let by = nanos(by);
+        let now = self
+            .shared
+            .nanos
+            .fetch_add(by, Ordering::SeqCst)
+            .saturating_add(by);
+        self.ring_due(Duration::from_nanos(now));
+    }
+
+    /// Sets the clock to `to`, forwards or backwards, and rings the alarms that came due.
+    /// Setting it backwards imitates a clock that jumps, which a breaker must survive.
+    pub fn set(&self, to: Duration) {
+        self.shared.nanos.store(nanos(to), Ordering::SeqCst);
+        self.ring_due(to);
+    }
+
+    fn ring_due(&self, now: Duration) {
+        let due: Vec<Alarm> = {
+            let mut alarms = self.shared.alarms.lock().unwrap_or_else(|p| p.into_inner());
+            let (due, pending) = alarms.drain(..).partition(|(at, _)| *at <= now);
+            *alarms = pending;
+            due.into_iter().map(|(_, alarm)| alarm).collect()
+        };
+        for alarm in due {
+            alarm.ring();
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.shared.nanos.load(Ordering::SeqCst))
+    }
+
+    fn set_alarm(&self, at: Duration, alarm: Alarm) -> bool {
+        if at <= self.now() {
+            alarm.ring();
+        } else {
+            let mut alarms = self.shared.alarms.lock().unwrap_or_else(|p| p.into_inner());
+            alarms.push((at, alarm));
+        }
+        true
+    }
+}
+
+/// The clock a circuit runs on. The system clock is a variant of its own so that reading it is a
+/// direct, inlinable call rather than a virtual one.
+#[derive(Debug, Clone)]
+pub(crate) enum ClockHandle {
+    System,
+    Custom(Arc<dyn Clock>),
+}
+
+impl ClockHandle {
+    /// Nanoseconds since the clock's origin.
+    #[inline]
+    pub(crate) fn now(&self) -> u64 {
+        match self {
+            ClockHandle::System => nanos(SystemClock.now()),
+            ClockHandle::Custom(clock) => nanos(clock.now()),
+        }
+    }
+
+    pub(crate) fn set_alarm(&self, at: u64, alarm: Alarm) -> bool {
+        let at = Duration::from_nanos(at);
+        match self {
+            ClockHandle::System => SystemClock.set_alarm(at, alarm),
+            ClockHandle::Custom(clock) => clock.set_alarm(at, alarm),
+        }
+    }
+}
+
+/// A duration as whole nanoseconds, saturating at about 584 years.
+#[inline]
+pub(crate) fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,186 @@
+//! What a guarded call can return: [`Error`], its [`Open`] rejection, and [`ConfigError`].
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::clock::ClockHandle;
+
+/// The result of a guarded call that did not succeed: the circuit refused it, or it ran and
+/// returned its own error.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{Breaker, Error};
+///
+/// let breaker = Breaker::new("payments", Duration::from_secs(60));
+/// match breaker.call(|| Err::<u32, _>("timeout")) {
+///     Err(Error::Inner(e)) => assert_eq!(e, "timeout"),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// // The failure opened the circuit: the next call does not run.
+/// let next = breaker.call(|| Ok::<u32, &str>(1));
+/// assert!(next.unwrap_err().is_open());
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum Error<E> {
+    /// The circuit is open (or its probes are all taken): the call was not made.
+    #[error(transparent)]
+    Open(Open),
+    /// The call ran and returned this error.
+    #[error("{0}")]
+    Inner(E),
+}
+
+impl<E> Error<E> {
+    /// The call's own error, or `None` if the call was refused.
+    pub fn into_inner(self) -> Option<E> {
+        match self {
+            Error::Inner(inner) => Some(inner),
+            Error::Open(_) => None,
+        }
+    }
+
+    /// Whether the call was refused because the circuit is open.
+    pub fn is_open(&self) -> bool {
+        matches!(self, Error::Open(_))
+    }
+
+    /// The rejection, if the call was refused.
+    pub fn as_open(&self) -> Option<&Open> {
+        match self {
+            Error::Open(open) => Some(open),
+            Error::Inner(_) => None,
+        }
+    }
+
+    /// Applies `f` to the call's own error, keeping a rejection as it is.
+    pub fn map_inner<F, O>(self, f: O) -> Error<F>
+    where
+        O: FnOnce(E) -> F,
+    {
+        match self {
+            Error::Open(open) => Error::Open(open),
+            Error::Inner(inner) => Error::Inner(f(inner)),
+        }
+    }
+}
+
+impl<E> From<Open> for Error<E> {
+    fn from(open: Open) -> Self {
+        Error::Open(open)
+    }
+}
+
+/// A call refused without running because the circuit is open.
+///
+/// It names the circuit and tells when a call may be let through again.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{Breaker, ManualClock};
+///
+/// let clock = ManualClock::new();
+/// let breaker = Breaker::builder("search")
+///     .open_for(Duration::from_secs(10))
+///     .clock(clock.clone())
+///     .build()
+///     .unwrap();
+/// breaker.force_open(Duration::from_secs(10));
+/// clock.advance(Duration::from_secs(4));
+/// let open = breaker.try_acquire().unwrap_err();
+/// assert_eq!(open.name(), "search");
+/// assert_eq!(open.retry_in(), Duration::from_secs(6));
+/// assert_eq!(open.to_string(), "circuit `search` is open; retry in 6s");
+/// ```
+#[derive(Clone)]
+pub struct Open {
+    name: &'static str,
+    retry_at: u64,
+    clock: ClockHandle,
+}
+
+impl Open {
+    pub(crate) fn new(name: &'static str, retry_at: u64, clock: &ClockHandle) -> Self {
+        Open {
+            name,
+            retry_at,
+            clock: clock.clone(),
+        }
+    }
+
+    /// The name of the circuit that refused the call.
+    pub fn name(&self) -> &str {
+        self.name
+    }
+
+    /// How long from now until the circuit may let a call through: the end of its open period,
+    /// or, when all half-open probes are taken, the moment the oldest probe's permit expires.
+    /// Zero when that moment has passed. Read from the circuit's clock each time it is asked.
+    pub fn retry_in(&self) -> Duration {
+        Duration::from_nanos(self.retry_at.saturating_sub(self.clock.now()))
+    }
+}
+
+impl fmt::Debug for Open {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Open")
+            .field("name", &self.name)
+            .field("retry_in", &self.retry_in())
+            .finish()
+    }
+}
+
+impl fmt::Display for Open {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "circuit `{}` is open; retry in {:?}",
+            self.name,
+            self.retry_in()
+        )
+    }
+}
+
+impl std::error::Error for Open {}
+
+/// A breaker setting outside its allowed range, found by [`Builder::build`](crate::Builder::build).
+///
+/// ```
+/// use failfast::{Breaker, ConfigError, TripPolicy};
+///
+/// let err = Breaker::builder("db")
+///     .trip(TripPolicy::consecutive_failures(0))
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid `consecutive_failures`: must be at least 1, got 0"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid `{setting}`: must be {allowed}, got {got}")]
+pub struct ConfigError {
+    setting: &'static str,
+    allowed: &'static str,
+    got: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(setting: &'static str, allowed: &'static str, got: impl fmt::Debug) -> Self {
+        ConfigError {
+            setting,
+            allowed,
+            got: format!("{got:?}"),
+        }
+    }
+
+    /// The setting at fault, as named in the builder: `"failure_rate"`, `"probes"`, ...
+    pub fn setting(&self) -> &'static str {
+        self.setting
+    }
+
+    /// The values the setting accepts, in words.
+    pub fn allowed(&self) -> &'static str {
+        self.allowed
+    }
+}

@@ -1,0 +1,184 @@
+//! What a breaker tells its observers: [`Transition`]s with their [`Reason`], rejections and
+//! call outcomes, delivered to [`Listener`]s.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::Open;
+use crate::state::Phase;
+
+/// A change of a circuit's phase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// The circuit's name.
+    pub name: &'static str,
+    /// The phase it left.
+    pub from: Phase,
+    /// The phase it entered.
+    pub to: Phase,
+    /// Why it changed.
+    pub reason: Reason,
+    /// For a transition to [`Phase::Open`], how long the open period lasts.
+    pub open_for: Option<Duration>,
+}
+
+/// Why a circuit changed phase.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// This many failures in a row.
+    ConsecutiveFailures(u32),
+    /// The failure rate over the policy's window reached its threshold.
+    FailureRate(f64),
+    /// The slow-call rate over the policy's window reached its threshold.
+    SlowCallRate(f64),
+    /// The open period ended.
+    OpenElapsed,
+    /// Enough half-open probes succeeded.
+    ProbesSucceeded(u32),
+    /// A half-open probe failed.
+    ProbeFailed,
+    /// [`Breaker::force_open`](crate::Breaker::force_open) was called.
+    Forced,
+    /// [`Breaker::reset`](crate::Breaker::reset) was called.
+    Reset,
+}
+
+/// Receives a breaker's events. Every method has an empty default, so a listener implements only
+/// what it needs, and a breaker without listeners pays nothing.
+///
+/// Listeners run on the thread that caused the event, after the breaker has released its locks:
+/// a listener may call back into the breaker. Transitions reach every listener of every breaker
+/// sharing the circuit, one at a time and in the order they happened.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+/// use failfast::{Breaker, Listener, Phase, Transition};
+///
+/// #[derive(Default)]
+/// struct Log(Mutex<Vec<(Phase, Phase)>>);
+///
+/// impl Listener for Log {
+///     fn on_transition(&self, t: &Transition) {
+///         self.0.lock().unwrap().push((t.from, t.to));
+///     }
+/// }
+///
+/// let log = Arc::new(Log::default());
+/// let breaker = Breaker::builder("mail")
+///     .open_for(Duration::from_secs(5))
+///     .listener(log.clone())
+///     .build()
+///     .unwrap();
+/// let _ = breaker.call(|| Err::<(), _>("smtp down"));
+/// assert_eq!(*log.0.lock().unwrap(), [(Phase::Closed, Phase::Open)]);
+/// ```
+pub trait Listener: Send + Sync + 'static {
+    /// The circuit changed phase.
+    fn on_transition(&self, transition: &Transition) {
+        let _ = transition;
+    }
+
+    /// A call was refused.
+    fn on_rejected(&self, open: &Open) {
+        let _ = open;
+    }
+
+    /// A call succeeded.
+    fn on_success(&self, name: &str) {
+        let _ = name;
+    }
+
+    /// A call failed (its error counted against the circuit, or it panicked).
+    fn on_failure(&self, name: &str) {
+        let _ = name;
+    }
+
+    /// A call returned an error that does not count against the circuit.
+    fn on_ignored(&self, name: &str) {
+        let _ = name;
+    }
+}
+
+impl<L: Listener + ?Sized> Listener for Arc<L> {
+    fn on_transition(&self, transition: &Transition) {
+        (**self).on_transition(transition)
+    }
+
+    fn on_rejected(&self, open: &Open) {
+        (**self).on_rejected(open)
+    }
+
+    fn on_success(&self, name: &str) {
+        (**self).on_success(name)
+    }
+
+    fn on_failure(&self, name: &str) {
+        (**self).on_failure(name)
+    }
+
+    fn on_ignored(&self, name: &str) {
+        (**self).on_ignored(name)
+    }
+}
+
+/// A listener made of one closure, for [`Builder::on_transition`](crate::Builder::on_transition)
+/// and its siblings.
+pub(crate) enum FnListener {
+    Transition(Box<dyn Fn(&Transition) + Send + Sync>),
+    Rejected(Box<dyn Fn(&Open) + Send + Sync>),
+    Success(Box<dyn Fn(&str) + Send + Sync>),
+    Failure(Box<dyn Fn(&str) + Send + Sync>),
+}
+
+impl Listener for FnListener {
+    fn on_transition(&self, transition: &Transition) {
+        if let FnListener::Transition(f) = self {
+            f(transition)
+        }
+    }
+
+    fn on_rejected(&self, open: &Open) {
+        if let FnListener::Rejected(f) = self {
+            f(open)
+        }
+    }
+
+    fn on_success(&self, name: &str) {
+        if let FnListener::Success(f) = self {
+            f(name)
+        }
+    }
+
+    fn on_failure(&self, name: &str) {
+        if let FnListener::Failure(f) = self {
+            f(name)
+        }
+    }
+}
+
+/// A breaker's listeners. Empty in the common case, and then every notification is one branch.
+#[derive(Clone, Default)]
+pub(crate) struct Listeners(pub(crate) Arc<[Arc<dyn Listener>]>);
+
+impl Listeners {
+    #[inline]
+    pub(crate) fn each(&self, mut f: impl FnMut(&dyn Listener)) {
+        for listener in self.0.iter() {
+            f(listener.as_ref());
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Listeners {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} listener(s)", self.0.len())
+    }
+}

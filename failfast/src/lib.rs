@@ -1,0 +1,83 @@
+//! A circuit breaker for Rust services.
+//!
+//! When a dependency (an HTTP API, a database, another service) goes slow or down, a service
+//! that keeps calling it waits on every call, runs out of workers, and falls over with it. A
+//! [`Breaker`] watches the calls; once they fail, it *opens* and refuses further calls at once,
+//! so the service can answer with a fallback; after a while it lets a *probe* through, and
+//! closes again when the dependency has recovered.
+//!
+//! ```
+//! use std::time::Duration;
+//! use failfast::{Breaker, Error};
+//!
+//! let breaker = Breaker::new("sales_api", Duration::from_secs(60));
+//!
+//! fn get_invoices() -> Result<Vec<String>, std::io::Error> {
+//!     Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "took more than 3 s"))
+//! }
+//!
+//! for _ in 0..3 {
+//!     let invoices = match breaker.call(get_invoices) {
+//!         Ok(invoices) => invoices,
+//!         Err(Error::Inner(e)) => { eprintln!("sales API failed: {e}"); vec![] }
+//!         Err(Error::Open(open)) => { eprintln!("{open}"); vec![] } // fast: not even tried
+//!     };
+//!     assert!(invoices.is_empty());
+//! }
+//! assert_eq!(breaker.stats().rejected, 2);
+//! ```
+//!
+//! # What is in the box
+//! - Guarded calls: [`Breaker::call`], [`Breaker::call_if`] (only some errors count), async
+//!   [`Breaker::run`] and [`Breaker::run_if`] (cancel-safe), and the two-step
+//!   [`Breaker::try_acquire`] / [`Permit`].
+//! - When to open: [`TripPolicy`] (failures in a row, failure rate over calls or time, slow calls).
+//! - How long to stay open: [`Backoff`] (constant, exponential, jitter).
+//! - Half-open probes: a limited number of permits, successes needed to close, and a timeout
+//!   after which a hung probe's permit is handed to another call ([`Builder::probes`]).
+//! - Observation and control: [`Listener`]s, [`Breaker::state`], [`Breaker::stats`],
+//!   [`Breaker::force_open`], [`Breaker::reset`], [`Breaker::set_enabled`] and the
+//!   `FAILFAST_DISABLED` environment variable.
+//! - Time: an injectable [`Clock`]; [`ManualClock`] makes tests deterministic.
+//! - Sharing: a [`Store`] shares circuits by name; the [`Registry`] shares breakers by name.
+//!
+//! # Cost
+//! An admitted call in a closed circuit costs two atomic loads and a per-thread counter; a
+//! refused call costs the same and reads no clock: an open period is ended by an alarm
+//! ([`Clock::set_alarm`]) rather than by checking the time on every call. Calls on different
+//! threads never write to the same memory while the circuit is steady.
+
+mod backoff;
+mod breaker;
+mod builder;
+mod circuit;
+mod clock;
+mod error;
+mod event;
+mod half_open;
+mod name;
+mod permit;
+mod policy;
+mod registry;
+mod run;
+mod state;
+mod stats;
+mod store;
+mod sync;
+mod timer;
+mod window;
+
+pub use backoff::Backoff;
+pub use breaker::Breaker;
+pub use builder::{Builder, DISABLED_ENV};
+pub use clock::{Alarm, Clock, ManualClock, SystemClock};
+pub use error::{ConfigError, Error, Open};
+pub use event::{Listener, Reason, Transition};
+pub use permit::Permit;
+pub use policy::TripPolicy;
+pub use registry::Registry;
+pub use run::Run;
+pub use state::{Phase, State};
+pub use stats::Stats;
+pub use store::{Circuit, MemoryStore, Store};
+pub use window::Window;

@@ -1,0 +1,139 @@
+//! The process-wide [`Registry`] of breakers by name.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use crate::breaker::Breaker;
+use crate::builder::Builder;
+use crate::error::ConfigError;
+use crate::name::intern;
+use crate::store::Store;
+
+/// Breakers by name: asking twice for a name gives the same breaker, so every call site that
+/// names a dependency shares its circuit, like the Python decorator's store keyed by name.
+///
+/// Start-up code sets the defaults that the registry's breakers are made with.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{MemoryStore, Registry};
+///
+/// let registry = Registry::new(); // or Registry::global(), the process's own
+/// registry.set_default_store(MemoryStore::new());
+///
+/// let a = registry.get_or_create("crm", Duration::from_secs(30));
+/// let b = registry.get_or_create("crm", Duration::from_secs(5)); // already made: same breaker
+/// let _ = a.call(|| Err::<(), _>("crm down"));
+/// assert!(b.state().is_open());
+/// ```
+#[derive(Debug, Default)]
+pub struct Registry {
+    breakers: RwLock<HashMap<&'static str, Breaker>>,
+    defaults: RwLock<Defaults>,
+}
+
+#[derive(Debug, Clone)]
+struct Defaults {
+    store: Option<Arc<dyn Store>>,
+    enabled: bool,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            store: None,
+            enabled: true,
+        }
+    }
+}
+
+impl Registry {
+    /// An empty registry of its own, for tests and for programs that keep several.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The registry of the process.
+    pub fn global() -> &'static Registry {
+        static GLOBAL: OnceLock<Registry> = OnceLock::new();
+        GLOBAL.get_or_init(Registry::new)
+    }
+
+    /// The breaker named `name`, if there is one.
+    pub fn get(&self, name: &str) -> Option<Breaker> {
+        let breakers = self.breakers.read().unwrap_or_else(|p| p.into_inner());
+        breakers.get(name).cloned()
+    }
+
+    /// The breaker named `name`, made with `Breaker::new` semantics and the registry's
+    /// defaults if there is none yet. An existing breaker keeps the settings it was made with.
+    pub fn get_or_create(&self, name: impl Into<Cow<'static, str>>, open_for: Duration) -> Breaker {
+        let name = intern(name.into());
+        if let Some(breaker) = self.get(name) {
+            return breaker;
+        }
+        self.insert(name, self.builder(name).open_for(open_for).assemble())
+    }
+
+    /// The breaker named `name`; if there is none yet, `configure` sets up a builder that starts
+    /// from the registry's defaults, and the result is kept.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Registry, TripPolicy};
+    ///
+    /// let registry = Registry::new();
+    /// let breaker = registry.get_or_build("search", |b| {
+    ///     b.trip(TripPolicy::consecutive_failures(3)).open_for(Duration::from_secs(10))
+    /// })?;
+    /// assert_eq!(breaker.name(), "search");
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
+    pub fn get_or_build(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        configure: impl FnOnce(Builder) -> Builder,
+    ) -> Result<Breaker, ConfigError> {
+        let name = intern(name.into());
+        if let Some(breaker) = self.get(name) {
+            return Ok(breaker);
+        }
+        let breaker = configure(self.builder(name)).build()?;
+        Ok(self.insert(name, breaker))
+    }
+
+    /// A builder for `name` starting from the registry's defaults. The breaker it builds is not
+    /// kept by the registry.
+    pub fn builder(&self, name: impl Into<Cow<'static, str>>) -> Builder {
+        let defaults = self.defaults.read().unwrap_or_else(|p| p.into_inner());
+        Breaker::builder(name)
+            .enabled(defaults.enabled)
+            .shared_store(defaults.store.clone())
+    }
+
+    /// Keeps `breaker` under `name` unless another thread kept one first; returns the kept one.
+    fn insert(&self, name: &'static str, breaker: Breaker) -> Breaker {
+        let mut breakers = self.breakers.write().unwrap_or_else(|p| p.into_inner());
+        breakers.entry(name).or_insert(breaker).clone()
+    }
+
+    /// The store that breakers made from now on live in (default: a circuit of their own).
+    pub fn set_default_store(&self, store: impl Store) {
+        let mut defaults = self.defaults.write().unwrap_or_else(|p| p.into_inner());
+        defaults.store = Some(Arc::new(store));
+    }
+
+    /// Whether breakers made from now on start enabled (default `true`).
+    pub fn set_default_enabled(&self, enabled: bool) {
+        let mut defaults = self.defaults.write().unwrap_or_else(|p| p.into_inner());
+        defaults.enabled = enabled;
+    }
+
+    /// The names of the breakers kept.
+    pub fn names(&self) -> Vec<&'static str> {
+        let breakers = self.breakers.read().unwrap_or_else(|p| p.into_inner());
+        breakers.keys().copied().collect()
+    }
+}

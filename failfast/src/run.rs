@@ -1,0 +1,70 @@
+//! The future returned by [`Breaker::run`] and [`Breaker::run_if`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::breaker::Breaker;
+use crate::error::Error;
+use crate::permit::Permit;
+
+pin_project_lite::pin_project! {
+    /// A future guarded by a breaker: it asks the breaker for a permit when first polled, runs
+    /// the inner future, and records its outcome.
+    ///
+    /// Dropping it before it completes records nothing and gives back a half-open probe permit.
+    /// A panic while polling the inner future counts as a failure.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Run<'a, F, P> {
+        breaker: &'a Breaker,
+        #[pin]
+        future: F,
+        counts: Option<P>,
+        permit: Option<Permit<'a>>,
+    }
+}
+
+impl<'a, F, P> Run<'a, F, P> {
+    pub(crate) fn new(breaker: &'a Breaker, future: F, counts: P) -> Self {
+        Run {
+            breaker,
+            future,
+            counts: Some(counts),
+            permit: None,
+        }
+    }
+}
+
+impl<F, P, T, E> Future for Run<'_, F, P>
+where
+    F: Future<Output = Result<T, E>>,
+    P: FnOnce(&E) -> bool,
+{
+    type Output = Result<T, Error<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        assert!(this.counts.is_some(), "`Run` polled after completion");
+        let permit = match this.permit {
+            Some(permit) => permit,
+            None => match this.breaker.try_acquire() {
+                Ok(permit) => this.permit.insert(permit),
+                Err(open) => {
+                    this.counts.take();
+                    return Poll::Ready(Err(Error::Open(open)));
+                }
+            },
+        };
+        // If polling unwinds, the permit is dropped with this still set: a failure.
+        permit.fail_on_drop = true;
+        let polled = this.future.poll(cx);
+        permit.fail_on_drop = false;
+        let Poll::Ready(result) = polled else {
+            return Poll::Pending;
+        };
+        let (Some(permit), Some(counts)) = (this.permit.take(), this.counts.take()) else {
+            unreachable!("the permit and the predicate are held until the inner future completes");
+        };
+        Poll::Ready(permit.settle(result, counts))
+    }
+}

@@ -1,0 +1,54 @@
+//! Where circuits live: the [`Store`] trait and the in-process [`MemoryStore`].
+//!
+//! A store hands out [`Circuit`]s by name, so that every breaker asking for a name shares one
+//! circuit. Breakers only ever touch the circuit they were given, in memory; a store that shares
+//! circuits with other processes does so beside the hot path: it subscribes to the circuit's
+//! transitions ([`Circuit::subscribe`]) to publish them, applies the changes other processes
+//! publish, and grants probe permits from what it already knows. None of its methods may wait
+//! on the network.
+
+mod memory;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use crate::circuit::Circuit;
+pub use memory::MemoryStore;
+
+/// A place where circuits are shared by name.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{Breaker, MemoryStore};
+///
+/// let store = MemoryStore::new();
+/// let a = Breaker::builder("ledger").store(store.clone()).build().unwrap();
+/// let b = Breaker::builder("ledger").store(store.clone()).build().unwrap();
+/// let _ = a.call(|| Err::<(), _>("ledger down"));
+/// assert!(b.state().is_open(), "one name, one circuit");
+/// ```
+pub trait Store: Send + Sync + fmt::Debug + 'static {
+    /// The circuit named `name`: the same one every time the name is asked for. `create` makes a
+    /// new circuit (closed, on the asking breaker's clock) for a name the store does not hold.
+    fn circuit(&self, name: &'static str, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit>;
+
+    /// Whether this process may send a half-open probe through `circuit` now, for at most
+    /// `ttl`. A shared store grants this from a token it claimed ahead of time, expiring after
+    /// `ttl`, so that the fleet probes a recovering dependency a few calls at a time. It must
+    /// answer at once. The default grants every probe.
+    fn claim_probe(&self, circuit: &Circuit, ttl: Duration) -> bool {
+        let _ = (circuit, ttl);
+        true
+    }
+}
+
+impl<S: Store + ?Sized> Store for Arc<S> {
+    fn circuit(&self, name: &'static str, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
+        (**self).circuit(name, create)
+    }
+
+    fn claim_probe(&self, circuit: &Circuit, ttl: Duration) -> bool {
+        (**self).claim_probe(circuit, ttl)
+    }
+}
