@@ -11,7 +11,7 @@ use crate::builder::Builder;
 use crate::circuit::{Admission, Circuit, Fast, ProbeOutcome, TransitionSettings};
 use crate::error::{Error, Open};
 use crate::event::{Listener, Listeners};
-use crate::permit::{Permit, Ticket, Verdict};
+use crate::permit::{FailOnUnwind, Permit, Ticket, TicketKind, Verdict};
 use crate::policy::{Outcome, Tripper};
 use crate::run::Run;
 use crate::state::State;
@@ -107,17 +107,46 @@ impl Breaker {
     /// let _ = breaker.call_if(is_outage, || Err::<(), _>(ApiError::Timeout));
     /// assert!(breaker.state().is_open());
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn call_if<T, E, P, F>(&self, counts: P, call: F) -> Result<T, Error<E>>
     where
         P: FnOnce(&E) -> bool,
         F: FnOnce() -> Result<T, E>,
     {
-        let mut permit = self.try_acquire()?;
-        permit.fail_on_drop = true;
+        let ticket = self.admit()?;
+        let guard = FailOnUnwind {
+            breaker: self,
+            ticket,
+        };
         let result = call();
-        permit.fail_on_drop = false;
-        permit.settle(result, counts)
+        std::mem::forget(guard);
+        self.settle(ticket, result, counts)
+    }
+
+    /// Records `result` as the outcome of the call of `ticket`: a success, or an error that
+    /// counts if `counts` says so.
+    #[inline(always)]
+    pub(crate) fn settle<T, E>(
+        &self,
+        ticket: Ticket,
+        result: Result<T, E>,
+        counts: impl FnOnce(&E) -> bool,
+    ) -> Result<T, Error<E>> {
+        match result {
+            Ok(value) => {
+                self.record(ticket, Verdict::Success);
+                Ok(value)
+            }
+            Err(error) => {
+                let verdict = if counts(&error) {
+                    Verdict::Failure
+                } else {
+                    Verdict::Ignored
+                };
+                self.record(ticket, verdict);
+                Err(Error::Inner(error))
+            }
+        }
     }
 
     /// Runs `future` if the circuit allows it when first polled, and counts its outcome: every
@@ -157,20 +186,19 @@ impl Breaker {
 
     /// Asks for leave to make one call, for code that cannot hand the call over as a closure
     /// or a future. See [`Permit`].
-    #[inline]
+    #[inline(always)]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Open> {
+        self.admit().map(|ticket| Permit::new(self, ticket))
+    }
+
+    #[inline(always)]
+    fn admit(&self) -> Result<Ticket, Open> {
         let shared = &*self.shared;
         if !shared.enabled.load(Relaxed) {
-            return Ok(Permit::new(self, Ticket::Bypass));
+            return Ok(Ticket::BYPASS);
         }
         match shared.circuit.fast() {
-            Fast::Closed(generation) => Ok(Permit::new(
-                self,
-                Ticket::Closed {
-                    generation,
-                    started: self.started(),
-                },
-            )),
+            Fast::Closed(generation) => Ok(Ticket::closed(generation, self.started())),
             Fast::Refuse(retry_at) => Err(self.refuse(retry_at)),
             Fast::Ask => self.ask(),
         }
@@ -178,108 +206,92 @@ impl Breaker {
 
     /// The slow way in: half-open, or open on a clock without alarms.
     #[cold]
-    fn ask(&self) -> Result<Permit<'_>, Open> {
+    #[inline(never)]
+    fn ask(&self) -> Result<Ticket, Open> {
         let shared = &*self.shared;
         match shared.circuit.admit(&shared.settings) {
-            Ok(Admission::Closed(generation)) => Ok(Permit::new(
-                self,
-                Ticket::Closed {
-                    generation,
-                    started: self.started(),
-                },
-            )),
+            Ok(Admission::Closed(generation)) => Ok(Ticket::closed(generation, self.started())),
             Ok(Admission::Probe(generation, id)) => {
+                let ticket = Ticket::probe(generation, id, self.started());
                 let ttl = shared.settings.half_open.probe_timeout;
                 let granted = match &shared.store {
                     Some(store) => store.claim_probe(&shared.circuit, ttl),
                     None => true,
                 };
-                let ticket = Ticket::Probe {
-                    generation,
-                    id,
-                    started: self.started(),
-                };
                 if granted {
-                    Ok(Permit::new(self, ticket))
+                    Ok(ticket)
                 } else {
                     self.release(ticket);
-                    Err(self.refuse(shared.circuit.clock().now()))
+                    Err(self.refuse(self.now()))
                 }
             }
             Err(retry_at) => Err(self.refuse(retry_at)),
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn started(&self) -> u64 {
         if self.shared.tripper.timed() {
-            self.shared.circuit.clock().now()
+            self.now()
         } else {
             0
         }
     }
 
-    #[inline]
+    #[cold]
+    #[inline(never)]
+    fn now(&self) -> u64 {
+        self.shared.circuit.clock().now()
+    }
+
+    #[inline(always)]
     fn refuse(&self, retry_at: u64) -> Open {
         let shared = &*self.shared;
         shared.counters.bump(Counter::Rejected);
         let open = Open::new(shared.name, retry_at, shared.circuit.clock());
         if !shared.listeners.is_empty() {
-            shared.listeners.each(|l| l.on_rejected(&open));
+            self.notify_rejected(&open);
         }
         open
     }
 
-    /// Records how the call of `ticket` ended.
-    #[inline]
+    #[cold]
+    #[inline(never)]
+    fn notify_rejected(&self, open: &Open) {
+        self.shared.listeners.each(|l| l.on_rejected(open));
+    }
+
+    /// Records how the call of `ticket` ended. Inlined into every call site: what is rare
+    /// (timing, listeners, probes, tripping) is kept out of line.
+    #[inline(always)]
     pub(crate) fn record(&self, ticket: Ticket, verdict: Verdict) {
         let shared = &*self.shared;
-        let (generation, started) = match ticket {
-            Ticket::Bypass | Ticket::Spent => return,
-            Ticket::Closed {
-                generation,
-                started,
-            }
-            | Ticket::Probe {
-                generation,
-                started,
-                ..
-            } => (generation, started),
+        let probe = match ticket.kind() {
+            TicketKind::Bypass | TicketKind::Spent => return,
+            TicketKind::Closed => None,
+            TicketKind::Probe(id) => Some(id),
         };
+        let generation = ticket.generation();
         shared.counters.bump(match verdict {
             Verdict::Success => Counter::Success,
             Verdict::Failure => Counter::Failure,
             Verdict::Ignored => Counter::Ignored,
         });
+        let failure = verdict == Verdict::Failure;
         let outcome = if shared.tripper.timed() {
-            let ended = shared.circuit.clock().now();
-            Outcome {
-                failure: verdict == Verdict::Failure,
-                ended,
-                elapsed: ended.saturating_sub(started),
-            }
+            self.timed_outcome(failure, ticket.started())
         } else {
             Outcome {
-                failure: verdict == Verdict::Failure,
+                failure,
                 ended: 0,
                 elapsed: 0,
             }
         };
-        if shared.tripper.is_slow(outcome.elapsed) {
-            shared.counters.bump(Counter::Slow);
-        }
         if !shared.listeners.is_empty() {
             self.notify(verdict);
         }
-        if let Ticket::Probe { id, .. } = ticket {
-            let outcome = match verdict {
-                Verdict::Success => ProbeOutcome::Success,
-                Verdict::Failure => ProbeOutcome::Failure,
-                Verdict::Ignored => ProbeOutcome::Neutral,
-            };
-            shared
-                .circuit
-                .finish_probe(generation, id, outcome, &shared.settings);
+        if let Some(id) = probe {
+            self.finish_probe(generation, id, verdict);
             return;
         }
         let trip = match verdict {
@@ -288,11 +300,50 @@ impl Breaker {
             Verdict::Ignored => None,
         };
         if let Some(reason) = trip {
-            shared.circuit.trip(generation, reason, &shared.settings);
+            self.trip(generation, reason);
+        }
+    }
+
+    /// Reads the clock at the end of a call, for policies that look at time.
+    #[cold]
+    #[inline(never)]
+    fn timed_outcome(&self, failure: bool, started: u64) -> Outcome {
+        let shared = &*self.shared;
+        let ended = shared.circuit.clock().now();
+        let elapsed = ended.saturating_sub(started);
+        if shared.tripper.is_slow(elapsed) {
+            shared.counters.bump(Counter::Slow);
+        }
+        Outcome {
+            failure,
+            ended,
+            elapsed,
         }
     }
 
     #[cold]
+    #[inline(never)]
+    fn finish_probe(&self, generation: u32, id: u32, verdict: Verdict) {
+        let outcome = match verdict {
+            Verdict::Success => ProbeOutcome::Success,
+            Verdict::Failure => ProbeOutcome::Failure,
+            Verdict::Ignored => ProbeOutcome::Neutral,
+        };
+        let shared = &*self.shared;
+        shared
+            .circuit
+            .finish_probe(generation, id, outcome, &shared.settings);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn trip(&self, generation: u32, reason: crate::event::Reason) {
+        let shared = &*self.shared;
+        shared.circuit.trip(generation, reason, &shared.settings);
+    }
+
+    #[cold]
+    #[inline(never)]
     fn notify(&self, verdict: Verdict) {
         let name = self.shared.name;
         self.shared
@@ -305,9 +356,12 @@ impl Breaker {
     }
 
     /// Gives back the permit of a call that ended with no outcome.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn release(&self, ticket: Ticket) {
-        if let Ticket::Probe { generation, id, .. } = ticket {
+        if let TicketKind::Probe(id) = ticket.kind() {
             let shared = &*self.shared;
+            let generation = ticket.generation();
             shared
                 .circuit
                 .finish_probe(generation, id, ProbeOutcome::Neutral, &shared.settings);

@@ -135,7 +135,7 @@ impl Circuit {
     }
 
     /// The hot path's whole view of the circuit: one atomic load, and a second when refusing.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn fast(&self) -> Fast {
         let word = self.word.load(Acquire);
         match word & (PHASE_MASK | ALARMED) {

@@ -87,25 +87,37 @@ impl<E> From<Open> for Error<E> {
 ///     .unwrap();
 /// breaker.force_open(Duration::from_secs(10));
 /// clock.advance(Duration::from_secs(4));
+/// // Refused without running, with the circuit's name and the time left.
 /// let open = breaker.try_acquire().unwrap_err();
 /// assert_eq!(open.name(), "search");
 /// assert_eq!(open.retry_in(), Duration::from_secs(6));
 /// assert_eq!(open.to_string(), "circuit `search` is open; retry in 6s");
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Copy)]
 pub struct Open {
     name: &'static str,
-    retry_at: u64,
-    clock: ClockHandle,
+    retry: Retry,
+}
+
+/// When a refused call may be retried, in the terms of the circuit's clock.
+#[derive(Clone, Copy)]
+enum Retry {
+    /// At this reading of the system clock: `retry_in` is worked out when asked.
+    At(u64),
+    /// After this many nanoseconds from the refusal, on a clock of the caller's.
+    After(u64),
 }
 
 impl Open {
+    /// A refusal until `retry_at` on `clock`. The system clock needs no reading now; another
+    /// clock is read once, so that the refusal need not hold on to it.
+    #[inline(always)]
     pub(crate) fn new(name: &'static str, retry_at: u64, clock: &ClockHandle) -> Self {
-        Open {
-            name,
-            retry_at,
-            clock: clock.clone(),
-        }
+        let retry = match clock {
+            ClockHandle::System => Retry::At(retry_at),
+            ClockHandle::Custom(_) => Retry::After(retry_at.saturating_sub(clock.now())),
+        };
+        Open { name, retry }
     }
 
     /// The name of the circuit that refused the call.
@@ -113,11 +125,15 @@ impl Open {
         self.name
     }
 
-    /// How long from now until the circuit may let a call through: the end of its open period,
-    /// or, when all half-open probes are taken, the moment the oldest probe's permit expires.
-    /// Zero when that moment has passed. Read from the circuit's clock each time it is asked.
+    /// How long until the circuit may let a call through: the end of its open period, or, when
+    /// all half-open probes are taken, the moment the oldest probe's permit expires. Zero when
+    /// that moment has passed. On the system clock this is worked out when asked; on a clock
+    /// given to [`Builder::clock`](crate::Builder::clock) it is as of the refusal.
     pub fn retry_in(&self) -> Duration {
-        Duration::from_nanos(self.retry_at.saturating_sub(self.clock.now()))
+        Duration::from_nanos(match self.retry {
+            Retry::At(at) => at.saturating_sub(ClockHandle::System.now()),
+            Retry::After(after) => after,
+        })
     }
 }
 

@@ -50,6 +50,9 @@ impl HalfOpenSettings {
     }
 }
 
+/// Probe ids stay below this: the values above mark other kinds of permit.
+pub(crate) const MAX_PROBE_ID: u32 = u32::MAX - 3;
+
 /// The probe permits of one half-open period.
 #[derive(Debug, Default)]
 pub(crate) struct Probes {
@@ -79,7 +82,7 @@ impl Probes {
         self.in_flight.retain(|&(_, expires)| expires > now);
         if self.in_flight.len() < settings.probes as usize {
             let id = self.next_id;
-            self.next_id = self.next_id.wrapping_add(1);
+            self.next_id = (self.next_id + 1) % MAX_PROBE_ID;
             let expires = now.saturating_add(nanos(settings.probe_timeout));
             self.in_flight.push((id, expires));
             Ok(id)

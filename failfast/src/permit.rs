@@ -34,21 +34,86 @@ pub struct Permit<'a> {
     pub(crate) fail_on_drop: bool,
 }
 
-/// What a permit was granted as.
+/// What a call was let through as: sixteen bytes of plain data, so that the hot path keeps it
+/// in registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ticket {
+pub(crate) struct Ticket {
+    generation: u32,
+    /// A probe's id, or one of the markers below.
+    slot: u32,
+    /// When the call started, for timed policies; zero otherwise.
+    started: u64,
+}
+
+/// The kinds of ticket, as [`Ticket::kind`] reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TicketKind {
     /// The breaker is disabled: nothing is recorded.
     Bypass,
-    /// A call in the closed phase of `generation`, started at `started` (if timed).
-    Closed { generation: u32, started: u64 },
-    /// Half-open probe `id` of `generation`.
-    Probe {
-        generation: u32,
-        id: u32,
-        started: u64,
-    },
+    /// A call in the closed phase.
+    Closed,
+    /// A half-open probe with this id.
+    Probe(u32),
     /// Already recorded.
     Spent,
+}
+
+const CLOSED: u32 = u32::MAX;
+const BYPASS: u32 = u32::MAX - 1;
+const SPENT: u32 = u32::MAX - 2;
+
+impl Ticket {
+    pub(crate) const BYPASS: Ticket = Ticket {
+        generation: 0,
+        slot: BYPASS,
+        started: 0,
+    };
+
+    #[inline(always)]
+    pub(crate) fn closed(generation: u32, started: u64) -> Self {
+        Ticket {
+            generation,
+            slot: CLOSED,
+            started,
+        }
+    }
+
+    /// A probe permit; `id` is below [`MAX_PROBE_ID`](crate::half_open::MAX_PROBE_ID).
+    pub(crate) fn probe(generation: u32, id: u32, started: u64) -> Self {
+        debug_assert!(id < crate::half_open::MAX_PROBE_ID);
+        Ticket {
+            generation,
+            slot: id,
+            started,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn kind(&self) -> TicketKind {
+        match self.slot {
+            CLOSED => TicketKind::Closed,
+            BYPASS => TicketKind::Bypass,
+            SPENT => TicketKind::Spent,
+            id => TicketKind::Probe(id),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    #[inline(always)]
+    pub(crate) fn started(&self) -> u64 {
+        self.started
+    }
+
+    #[inline(always)]
+    fn spend(&mut self) -> Ticket {
+        let ticket = *self;
+        self.slot = SPENT;
+        ticket
+    }
 }
 
 /// How a call ended.
@@ -60,7 +125,7 @@ pub(crate) enum Verdict {
 }
 
 impl<'a> Permit<'a> {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn new(breaker: &'a Breaker, ticket: Ticket) -> Self {
         Permit {
             breaker,
@@ -70,62 +135,63 @@ impl<'a> Permit<'a> {
     }
 
     /// The call succeeded.
-    #[inline]
+    #[inline(always)]
     pub fn success(self) {
         self.spend(Verdict::Success);
     }
 
     /// The call failed in a way that counts against the circuit.
-    #[inline]
+    #[inline(always)]
     pub fn failure(self) {
         self.spend(Verdict::Failure);
     }
 
     /// The call failed in a way that says nothing about the dependency's health (a validation
     /// error, a 404): counted in [`Stats::ignored`](crate::Stats::ignored) and nowhere else.
-    #[inline]
+    #[inline(always)]
     pub fn ignore(self) {
         self.spend(Verdict::Ignored);
     }
 
     /// Spends the permit on `result`: a success, or an error that counts if `counts` says so.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn settle<T, E>(
-        self,
+        mut self,
         result: Result<T, E>,
         counts: impl FnOnce(&E) -> bool,
     ) -> Result<T, Error<E>> {
-        match result {
-            Ok(value) => {
-                self.success();
-                Ok(value)
-            }
-            Err(error) => {
-                if counts(&error) {
-                    self.failure();
-                } else {
-                    self.ignore();
-                }
-                Err(Error::Inner(error))
-            }
-        }
+        let ticket = self.ticket.spend();
+        self.breaker.settle(ticket, result, counts)
     }
 
-    #[inline]
+    #[inline(always)]
     fn spend(mut self, verdict: Verdict) {
-        let ticket = std::mem::replace(&mut self.ticket, Ticket::Spent);
+        let ticket = self.ticket.spend();
         self.breaker.record(ticket, verdict);
     }
 }
 
 impl Drop for Permit<'_> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        match self.ticket {
-            Ticket::Spent | Ticket::Bypass => {}
-            ticket if self.fail_on_drop => self.breaker.record(ticket, Verdict::Failure),
-            ticket => self.breaker.release(ticket),
+        match self.ticket.kind() {
+            TicketKind::Spent | TicketKind::Bypass => {}
+            _ if self.fail_on_drop => self.breaker.record(self.ticket, Verdict::Failure),
+            _ => self.breaker.release(self.ticket),
         }
+    }
+}
+
+/// Records a failure if dropped: held by [`Breaker::call_if`] while the guarded code runs, and
+/// forgotten when it returns, so that it is only ever dropped by a panic unwinding.
+pub(crate) struct FailOnUnwind<'a> {
+    pub(crate) breaker: &'a Breaker,
+    pub(crate) ticket: Ticket,
+}
+
+impl Drop for FailOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.breaker.record(self.ticket, Verdict::Failure);
     }
 }
 

@@ -246,7 +246,7 @@ impl Tripper {
     }
 
     /// Whether outcomes must carry the time: the breaker reads the clock only if so.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn timed(&self) -> bool {
         match self {
             Tripper::Consecutive { .. } => false,
@@ -255,7 +255,7 @@ impl Tripper {
     }
 
     /// Whether an outcome that took `elapsed` counts as slow.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn is_slow(&self, elapsed: u64) -> bool {
         match self {
             Tripper::Rate(rate) => rate.slow.is_some_and(|(threshold, _)| elapsed >= threshold),
@@ -264,7 +264,7 @@ impl Tripper {
     }
 
     /// Counts a success of the closed phase of `generation`. Returns why to open, if it should.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn success(&self, generation: u32, outcome: Outcome) -> Option<Reason> {
         match self {
             Tripper::Consecutive { failures, .. } => {
@@ -310,6 +310,7 @@ impl Tripper {
 }
 
 impl RateTripper {
+    #[inline(never)]
     fn record(&self, generation: u32, outcome: Outcome) -> Option<Reason> {
         let slow = self
             .slow

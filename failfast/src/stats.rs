@@ -67,7 +67,7 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn bump(&self, counter: Counter) {
         let cell = self.cells.get_or_default();
         let slot = match counter {
