@@ -351,7 +351,12 @@ impl Circuit {
                 return;
             }
             let delivering = Delivering(&self.dispatching);
-            while let Some(transition) = lock(&self.pending).pop_front() {
+            loop {
+                // Popped in a statement of its own, so the queue is unlocked while observers run.
+                let next = lock(&self.pending).pop_front();
+                let Some(transition) = next else {
+                    break;
+                };
                 let observers: Vec<Arc<dyn Listener>> = {
                     let mut observers = lock(&self.observers);
                     observers.retain(|o| o.strong_count() > 0);

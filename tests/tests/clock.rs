@@ -1,0 +1,74 @@
+//! Clocks that jump, and clocks that cannot ring alarms.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use failfast::{Breaker, Clock, Phase, TripPolicy, Window};
+use tests::{SEC, fail, manual, ok, refuses};
+
+#[test]
+fn a_clock_jumping_forward_ends_the_open_period() {
+    let (builder, clock) = manual("jump_forward");
+    let breaker = builder.open_for(60 * SEC).build().unwrap();
+    let _ = breaker.call(fail);
+    clock.set(Duration::from_secs(86_400));
+    assert_eq!(breaker.state().phase(), Phase::HalfOpen);
+}
+
+#[test]
+fn a_clock_jumping_backward_is_survived() {
+    let (builder, clock) = manual("jump_back");
+    let policy = TripPolicy::failure_rate(0.5, Window::Time(10 * SEC)).min_calls(2);
+    let breaker = builder.trip(policy).open_for(10 * SEC).build().unwrap();
+    clock.set(100 * SEC);
+    let _ = breaker.call(fail);
+    clock.set(50 * SEC);
+    let _ = breaker.call(ok);
+    assert!(
+        breaker.state().is_closed(),
+        "the window restarted when time went back"
+    );
+    let _ = breaker.call(fail);
+    assert!(breaker.state().is_open());
+
+    clock.set(0 * SEC);
+    let open = breaker.try_acquire().unwrap_err();
+    assert!(
+        open.retry_in() >= 10 * SEC,
+        "still open, and no arithmetic overflowed"
+    );
+    clock.set(60 * SEC);
+    assert_eq!(breaker.state().phase(), Phase::HalfOpen);
+}
+
+/// A clock that cannot ring alarms: the breaker must read it on refused calls instead.
+#[derive(Debug, Default, Clone)]
+struct PlainClock(Arc<AtomicU64>);
+
+impl Clock for PlainClock {
+    fn now(&self) -> Duration {
+        Duration::from_secs(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[test]
+fn a_clock_without_alarms_is_read_on_refused_calls() {
+    let clock = PlainClock::default();
+    let breaker = Breaker::builder("plain_clock")
+        .clock(clock.clone())
+        .open_for(5 * SEC)
+        .build()
+        .unwrap();
+    let _ = breaker.call(fail);
+    clock.0.store(4, Ordering::SeqCst);
+    assert!(refuses(&breaker));
+    assert_eq!(breaker.try_acquire().unwrap_err().retry_in(), SEC);
+    clock.0.store(5, Ordering::SeqCst);
+    assert_eq!(
+        breaker.call(ok).unwrap(),
+        1,
+        "the open period ended without an alarm"
+    );
+    assert!(breaker.state().is_closed());
+}

@@ -1,0 +1,90 @@
+//! Stores: circuits shared by name.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use failfast::{Breaker, Circuit, ManualClock, MemoryStore, Store};
+use tests::{SEC, fail, ok, refuses};
+
+#[test]
+fn breakers_with_the_same_name_and_store_share_a_circuit() {
+    let store = MemoryStore::new();
+    let a = Breaker::builder("billing")
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let b = Breaker::builder("billing")
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let other = Breaker::builder("shipping")
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let _ = a.call(fail);
+    assert!(refuses(&b));
+    assert!(other.state().is_closed());
+    let mut names = store.names();
+    names.sort();
+    assert_eq!(names, ["billing", "shipping"]);
+}
+
+#[test]
+fn breakers_without_a_store_do_not_share() {
+    let a = Breaker::new("private", SEC);
+    let b = Breaker::new("private", SEC);
+    let _ = a.call(fail);
+    assert!(b.state().is_closed());
+}
+
+#[test]
+fn a_shared_circuit_keeps_the_clock_it_was_made_with() {
+    let store = MemoryStore::new();
+    let clock = ManualClock::new();
+    let first = Breaker::builder("clocked")
+        .store(store.clone())
+        .clock(clock.clone())
+        .open_for(10 * SEC)
+        .build()
+        .unwrap();
+    let second = Breaker::builder("clocked").store(store).build().unwrap();
+    let _ = first.call(fail);
+    clock.advance(10 * SEC);
+    assert!(second.state().is_half_open());
+    assert_eq!(second.call(ok).unwrap(), 1);
+}
+
+/// A store that grants no probes, as a fleet store does while another process holds the token.
+#[derive(Debug, Default)]
+struct NoProbes(MemoryStore);
+
+impl Store for NoProbes {
+    fn circuit(&self, name: &'static str, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
+        self.0.circuit(name, create)
+    }
+
+    fn claim_probe(&self, _circuit: &Circuit, ttl: Duration) -> bool {
+        assert_eq!(ttl, 5 * SEC, "the probe timeout is the token's lifetime");
+        false
+    }
+}
+
+#[test]
+fn a_store_that_withholds_the_probe_token_keeps_calls_refused() {
+    let clock = ManualClock::new();
+    let breaker = Breaker::builder("fleet")
+        .store(NoProbes::default())
+        .clock(clock.clone())
+        .probe_timeout(5 * SEC)
+        .open_for(SEC)
+        .build()
+        .unwrap();
+    let _ = breaker.call(fail);
+    clock.advance(SEC);
+    assert!(breaker.state().is_half_open());
+    assert!(refuses(&breaker));
+    assert!(
+        breaker.state().is_half_open(),
+        "the withheld probe changed nothing"
+    );
+}
