@@ -148,12 +148,10 @@ impl fmt::Debug for Open {
 
 impl fmt::Display for Open {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "circuit `{}` is open; retry in {:?}",
-            self.name,
-            self.retry_in()
-        )
+        // Whole milliseconds, rounded up: precise enough to act on, short enough to log.
+        let millis = self.retry_in().as_nanos().div_ceil(1_000_000);
+        let retry_in = Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX));
+        write!(f, "circuit `{}` is open; retry in {retry_in:?}", self.name)
     }
 }
 

@@ -105,7 +105,7 @@ impl CallWindow {
         } else {
             self.filled += 1;
         }
-        self.outcomes[self.next] = u8::from(failure) * FAILURE | u8::from(slow) * SLOW;
+        self.outcomes[self.next] = (u8::from(failure) * FAILURE) | (u8::from(slow) * SLOW);
         self.counts.add(failure, slow);
         self.next = (self.next + 1) % self.outcomes.len();
         self.counts

@@ -32,7 +32,7 @@ fn a_clock_jumping_backward_is_survived() {
     let _ = breaker.call(fail);
     assert!(breaker.state().is_open());
 
-    clock.set(0 * SEC);
+    clock.set(Duration::ZERO);
     let open = breaker.try_acquire().unwrap_err();
     assert!(
         open.retry_in() >= 10 * SEC,
