@@ -18,7 +18,7 @@ use crate::clock::{Alarm, ClockHandle, nanos};
 use crate::event::{Listener, Reason, Transition};
 use crate::half_open::{HalfOpenSettings, ProbeVerdict, Probes};
 use crate::state::{Phase, State};
-use crate::sync::{AtomicBool, AtomicU64, Mutex, lock};
+use crate::sync::{AtomicU64, Mutex, lock};
 
 const PHASE_MASK: u64 = 0b011;
 const CLOSED: u64 = 0b000;
@@ -76,8 +76,7 @@ pub struct Circuit {
     inner: Mutex<Inner>,
     transitions: AtomicU64,
     observers: Mutex<Vec<Weak<dyn Listener>>>,
-    pending: Mutex<VecDeque<Transition>>,
-    dispatching: AtomicBool,
+    pending: Mutex<Pending>,
 }
 
 #[derive(Debug)]
@@ -107,8 +106,7 @@ impl Circuit {
             }),
             transitions: AtomicU64::new(0),
             observers: Mutex::new(Vec::new()),
-            pending: Mutex::new(VecDeque::new()),
-            dispatching: AtomicBool::new(false),
+            pending: Mutex::new(Pending::default()),
         })
     }
 
@@ -334,7 +332,7 @@ impl Circuit {
             return;
         }
         self.transitions.fetch_add(1, Relaxed);
-        lock(&self.pending).push_back(Transition {
+        lock(&self.pending).queue.push_back(Transition {
             name: self.name,
             from,
             to,
@@ -344,33 +342,56 @@ impl Circuit {
     }
 
     /// Delivers queued transitions, in order, one at a time, with no lock of the circuit held.
-    /// Whoever finds the queue busy leaves its transitions to the thread already delivering.
+    /// Whoever finds another thread delivering leaves its transitions to that thread. The queue
+    /// and the "delivering" mark share one lock, so a transition queued just as the deliverer
+    /// finds the queue empty is never stranded.
     fn dispatch(&self) {
+        {
+            let mut pending = lock(&self.pending);
+            if pending.delivering || pending.queue.is_empty() {
+                return;
+            }
+            pending.delivering = true;
+        }
+        let unwinding = Delivering(self);
         loop {
-            if self.dispatching.swap(true, Acquire) {
-                return;
-            }
-            let delivering = Delivering(&self.dispatching);
-            loop {
-                // Popped in a statement of its own, so the queue is unlocked while observers run.
-                let next = lock(&self.pending).pop_front();
-                let Some(transition) = next else {
-                    break;
-                };
-                let observers: Vec<Arc<dyn Listener>> = {
-                    let mut observers = lock(&self.observers);
-                    observers.retain(|o| o.strong_count() > 0);
-                    observers.iter().filter_map(Weak::upgrade).collect()
-                };
-                for observer in observers {
-                    observer.on_transition(&transition);
+            let transition = {
+                let mut pending = lock(&self.pending);
+                match pending.queue.pop_front() {
+                    Some(transition) => transition,
+                    None => {
+                        pending.delivering = false;
+                        std::mem::forget(unwinding);
+                        return;
+                    }
                 }
-            }
-            drop(delivering);
-            if lock(&self.pending).is_empty() {
-                return;
+            };
+            let observers: Vec<Arc<dyn Listener>> = {
+                let mut observers = lock(&self.observers);
+                observers.retain(|o| o.strong_count() > 0);
+                observers.iter().filter_map(Weak::upgrade).collect()
+            };
+            for observer in observers {
+                observer.on_transition(&transition);
             }
         }
+    }
+}
+
+/// Transitions waiting to be delivered, and whether a thread is delivering them.
+#[derive(Debug, Default)]
+struct Pending {
+    queue: VecDeque<Transition>,
+    delivering: bool,
+}
+
+/// Dropped only when a listener panics during delivery: gives up the delivering mark so that
+/// later transitions are still delivered.
+struct Delivering<'a>(&'a Circuit);
+
+impl Drop for Delivering<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.pending).delivering = false;
     }
 }
 
@@ -385,20 +406,132 @@ impl fmt::Debug for Circuit {
     }
 }
 
-/// Marks the circuit's transitions as being delivered; unmarks them when dropped, even when a
-/// listener panics, so that later transitions are still delivered.
-struct Delivering<'a>(&'a AtomicBool);
-
-impl Drop for Delivering<'_> {
-    fn drop(&mut self) {
-        self.0.store(false, Release);
-    }
-}
-
 fn pack(phase_bits: u64, generation: u32) -> u64 {
     (u64::from(generation) << 32) | phase_bits
 }
 
 fn generation(word: u64) -> u32 {
     (word >> 32) as u32
+}
+
+/// Model checks of the transitions and the half-open permits: every interleaving of a few
+/// threads, explored by loom. Run with
+/// `RUSTFLAGS="--cfg failfast_loom" cargo test -p failfast --lib --release loom`.
+#[cfg(all(test, failfast_loom))]
+mod loom_tests {
+    use std::sync::Mutex as StdMutex;
+
+    use loom::thread;
+
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn settings(probes: u32) -> Arc<TransitionSettings> {
+        Arc::new(TransitionSettings {
+            half_open: HalfOpenSettings {
+                probes,
+                successes_to_close: 1,
+                probe_timeout: Duration::from_secs(10),
+            },
+            backoff: Backoff::constant(Duration::from_secs(1)),
+        })
+    }
+
+    fn circuit() -> Arc<Circuit> {
+        Circuit::new("loom", ClockHandle::Custom(Arc::new(ManualClock::new())))
+    }
+
+    /// A circuit whose open period has ended: the manual clock rings its alarm at once.
+    fn half_open() -> Arc<Circuit> {
+        let circuit = circuit();
+        circuit.force_open(Duration::ZERO);
+        assert_eq!(circuit.state(), State::HalfOpen);
+        circuit
+    }
+
+    #[derive(Default)]
+    struct Log(StdMutex<Vec<(Phase, Phase)>>);
+
+    impl Listener for Log {
+        fn on_transition(&self, t: &Transition) {
+            self.0.lock().unwrap().push((t.from, t.to));
+        }
+    }
+
+    #[test]
+    fn loom_two_callers_one_probe_permit() {
+        loom::model(|| {
+            let circuit = half_open();
+            let settings = settings(1);
+            let callers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (circuit, settings) = (circuit.clone(), settings.clone());
+                    thread::spawn(move || circuit.admit(&settings))
+                })
+                .collect();
+            let probes = callers
+                .into_iter()
+                .map(|c| c.join().unwrap())
+                .filter(|a| matches!(a, Ok(Admission::Probe(..))))
+                .count();
+            assert_eq!(probes, 1);
+        });
+    }
+
+    #[test]
+    fn loom_a_finishing_probe_and_a_new_caller() {
+        loom::model(|| {
+            let circuit = half_open();
+            let settings = settings(1);
+            let Ok(Admission::Probe(generation, id)) = circuit.admit(&settings) else {
+                panic!("the first caller probes");
+            };
+            let caller = {
+                let (circuit, settings) = (circuit.clone(), settings.clone());
+                thread::spawn(move || circuit.admit(&settings))
+            };
+            circuit.finish_probe(generation, id, ProbeOutcome::Success, &settings);
+            match caller.join().unwrap() {
+                // Before the probe finished: refused. After: the circuit is closed.
+                Err(_) | Ok(Admission::Closed(_)) => {}
+                Ok(probe) => {
+                    panic!("a second probe while the first held the only permit: {probe:?}")
+                }
+            }
+            assert_eq!(circuit.state(), State::Closed);
+        });
+    }
+
+    #[test]
+    fn loom_racing_trips_open_once_and_transitions_arrive_in_order() {
+        loom::model(|| {
+            let circuit = circuit();
+            let log: Arc<Log> = Arc::default();
+            let listener: Arc<dyn Listener> = log.clone();
+            circuit.subscribe(Arc::downgrade(&listener));
+            let settings = settings(1);
+            let trippers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (circuit, settings) = (circuit.clone(), settings.clone());
+                    thread::spawn(move || {
+                        circuit.trip(0, Reason::ConsecutiveFailures(1), &settings)
+                    })
+                })
+                .collect();
+            circuit.reset();
+            for tripper in trippers {
+                tripper.join().unwrap();
+            }
+            let log = log.0.lock().unwrap();
+            // However the reset interleaves, each transition starts where the last one ended.
+            let mut phase = Phase::Closed;
+            for &(from, to) in log.iter() {
+                assert_eq!(from, phase, "{log:?}");
+                phase = to;
+            }
+            let opens = log.iter().filter(|t| t.1 == Phase::Open).count();
+            assert!(opens <= 1, "generation 0 opens at most once: {log:?}");
+            assert_eq!(circuit.transitions(), log.len() as u64, "{log:?}");
+        });
+    }
 }

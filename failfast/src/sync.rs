@@ -1,13 +1,13 @@
 //! The synchronisation primitives the circuit is built on: std's, or loom's when model checking.
 
-#[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64};
-#[cfg(loom)]
+#[cfg(failfast_loom)]
+pub(crate) use loom::sync::atomic::AtomicU64;
+#[cfg(failfast_loom)]
 pub(crate) use loom::sync::{Mutex, MutexGuard};
 
-#[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64};
-#[cfg(not(loom))]
+#[cfg(not(failfast_loom))]
+pub(crate) use std::sync::atomic::AtomicU64;
+#[cfg(not(failfast_loom))]
 pub(crate) use std::sync::{Mutex, MutexGuard};
 
 /// Locks `mutex`, carrying on through poisoning: every critical section in this crate leaves the
