@@ -30,6 +30,14 @@ pub struct Backoff {
 
 impl Backoff {
     /// Every open period lasts `duration`. A zero duration lets the next call through as a probe.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Backoff;
+    /// let backoff = Backoff::constant(Duration::from_secs(30));
+    /// assert_eq!(backoff.nominal(1), Duration::from_secs(30));
+    /// assert_eq!(backoff.nominal(9), Duration::from_secs(30));
+    /// ```
     pub fn constant(duration: Duration) -> Self {
         Backoff {
             initial: duration,
@@ -40,6 +48,14 @@ impl Backoff {
     }
 
     /// The first open period lasts `initial`; each reopening doubles it, up to `max`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Backoff;
+    /// let backoff = Backoff::exponential(Duration::from_secs(1), Duration::from_secs(5));
+    /// assert_eq!(backoff.nominal(3), Duration::from_secs(4));
+    /// assert_eq!(backoff.nominal(4), Duration::from_secs(5));
+    /// ```
     pub fn exponential(initial: Duration, max: Duration) -> Self {
         Backoff {
             initial,
@@ -50,6 +66,13 @@ impl Backoff {
     }
 
     /// Grows each open period by `factor` instead of 2 (at least 1).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Backoff;
+    /// let backoff = Backoff::exponential(Duration::from_secs(1), Duration::from_secs(60)).factor(1.5);
+    /// assert_eq!(backoff.nominal(3), Duration::from_millis(2250));
+    /// ```
     pub fn factor(mut self, factor: f64) -> Self {
         self.factor = factor;
         self
@@ -57,6 +80,17 @@ impl Backoff {
 
     /// Shortens each open period by a random fraction of up to `fraction` (in `[0, 1)`), so that
     /// many processes that opened together do not all probe at the same moment.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker};
+    /// // Each open period lasts between 8 and 10 seconds.
+    /// let breaker = Breaker::builder("feeds")
+    ///     .backoff(Backoff::constant(Duration::from_secs(10)).jitter(0.2))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn jitter(mut self, fraction: f64) -> Self {
         self.jitter = fraction;
         self
@@ -84,11 +118,26 @@ impl Backoff {
     }
 
     /// The first open period, before any jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Backoff;
+    /// let backoff = Backoff::exponential(Duration::from_secs(2), Duration::from_secs(60));
+    /// assert_eq!(backoff.initial(), Duration::from_secs(2));
+    /// ```
     pub fn initial(&self) -> Duration {
         self.initial
     }
 
     /// The length of open period number `opens` (1 for the first), before jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Backoff;
+    /// let backoff = Backoff::exponential(Duration::from_secs(1), Duration::from_secs(60));
+    /// assert_eq!(backoff.nominal(1), Duration::from_secs(1));
+    /// assert_eq!(backoff.nominal(2), Duration::from_secs(2));
+    /// ```
     pub fn nominal(&self, opens: u32) -> Duration {
         let exponent = opens.saturating_sub(1).min(i32::MAX as u32) as i32;
         let grown = self.initial.as_secs_f64() * self.factor.powi(exponent);

@@ -61,11 +61,30 @@ pub(crate) struct Shared {
 
 impl Breaker {
     /// A breaker that opens on the first failure and stays open for `open_for` before probing.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("sales_api", Duration::from_secs(60));
+    /// assert_eq!(breaker.name(), "sales_api");
+    /// assert!(breaker.state().is_closed());
+    /// ```
     pub fn new(name: impl Into<Cow<'static, str>>, open_for: Duration) -> Breaker {
         Builder::new(name).open_for(open_for).assemble()
     }
 
     /// Starts configuring a breaker named `name`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, TripPolicy};
+    /// let breaker = Breaker::builder("sales_api")
+    ///     .trip(TripPolicy::consecutive_failures(5))
+    ///     .open_for(Duration::from_secs(30))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn builder(name: impl Into<Cow<'static, str>>) -> Builder {
         Builder::new(name)
     }
@@ -81,6 +100,17 @@ impl Breaker {
     /// Runs `call` if the circuit allows it, and counts its outcome: every `Err` is a failure.
     ///
     /// A panic in `call` counts as a failure and keeps unwinding.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("parser", Duration::from_secs(60));
+    /// let n = breaker.call(|| "42".parse::<u32>());
+    /// assert_eq!(n.unwrap(), 42);
+    /// let bad = breaker.call(|| "x".parse::<u32>());
+    /// assert!(bad.unwrap_err().into_inner().is_some());
+    /// assert!(breaker.state().is_open());
+    /// ```
     #[inline]
     pub fn call<T, E, F>(&self, call: F) -> Result<T, Error<E>>
     where
@@ -175,6 +205,19 @@ impl Breaker {
     }
 
     /// Like [`run`](Self::run), but an error counts as a failure only if `counts` returns `true`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let breaker = Breaker::new("users", Duration::from_secs(5));
+    /// let is_outage = |status: &u16| *status >= 500;
+    /// let not_found = breaker.run_if(is_outage, async { Err::<(), u16>(404) }).await;
+    /// assert_eq!(not_found.unwrap_err().into_inner(), Some(404));
+    /// assert!(breaker.state().is_closed(), "a 404 does not count");
+    /// # }
+    /// ```
     #[inline]
     pub fn run_if<T, E, P, F>(&self, counts: P, future: F) -> Run<'_, F, P>
     where
@@ -186,6 +229,16 @@ impl Breaker {
 
     /// Asks for leave to make one call, for code that cannot hand the call over as a closure
     /// or a future. See [`Permit`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("queue", Duration::from_secs(60));
+    /// let permit = breaker.try_acquire().expect("closed: calls are let through");
+    /// permit.success();
+    /// breaker.force_open(Duration::from_secs(60));
+    /// assert!(breaker.try_acquire().is_err());
+    /// ```
     #[inline(always)]
     pub fn try_acquire(&self) -> Result<Permit<'_>, Open> {
         self.admit().map(|ticket| Permit::new(self, ticket))
@@ -369,6 +422,12 @@ impl Breaker {
     }
 
     /// The breaker's name, which is also its circuit's.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// assert_eq!(Breaker::new("geo", Duration::from_secs(1)).name(), "geo");
+    /// ```
     pub fn name(&self) -> &'static str {
         self.shared.name
     }
@@ -387,6 +446,14 @@ impl Breaker {
     }
 
     /// The breaker's counts so far.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("search", Duration::from_secs(60));
+    /// let _ = breaker.call(|| Ok::<_, ()>(()));
+    /// assert_eq!(breaker.stats().successes, 1);
+    /// ```
     pub fn stats(&self) -> Stats {
         let shared = &*self.shared;
         shared.counters.sum(shared.circuit.transitions())
@@ -423,6 +490,15 @@ impl Breaker {
     }
 
     /// Whether calls go through the circuit (`true`) or straight to the dependency.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("dev_api", Duration::from_secs(60));
+    /// assert!(breaker.is_enabled());
+    /// breaker.set_enabled(false);
+    /// assert!(!breaker.is_enabled());
+    /// ```
     pub fn is_enabled(&self) -> bool {
         self.shared.enabled.load(Relaxed)
     }

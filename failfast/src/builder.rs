@@ -20,6 +20,11 @@ use crate::store::Store;
 
 /// The environment variable that disables every breaker built while it is set to `1` or `true`:
 /// for development machines where the dependencies are expected to be down.
+///
+/// ```
+/// assert_eq!(failfast::DISABLED_ENV, "FAILFAST_DISABLED");
+/// // In a shell: FAILFAST_DISABLED=1 cargo run
+/// ```
 pub const DISABLED_ENV: &str = "FAILFAST_DISABLED";
 
 /// The open period of a builder that is given none.
@@ -72,24 +77,72 @@ impl Builder {
 
     /// Keeps the circuit open for `duration` each time it opens (default 60 s).
     /// Shorthand for `.backoff(Backoff::constant(duration))`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .open_for(Duration::from_secs(10))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn open_for(mut self, duration: Duration) -> Self {
         self.backoff = Backoff::constant(duration);
         self
     }
 
     /// How long each open period lasts, growing as the circuit keeps reopening.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .backoff(Backoff::exponential(Duration::from_secs(1), Duration::from_secs(60)))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
         self
     }
 
     /// When the closed circuit opens (default: on the first failure).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .trip(TripPolicy::consecutive_failures(3))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn trip(mut self, policy: TripPolicy) -> Self {
         self.policy = policy;
         self
     }
 
     /// How many probe calls may be in flight at once while half-open (default 1, at least 1).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .probes(3)
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn probes(mut self, probes: u32) -> Self {
         self.half_open.probes = probes;
         self
@@ -97,6 +150,18 @@ impl Builder {
 
     /// How many probes must succeed to close the circuit (default 1, at least 1). Any failed
     /// probe opens it again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .probes(3).successes_to_close(5)
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn successes_to_close(mut self, successes: u32) -> Self {
         self.half_open.successes_to_close = successes;
         self
@@ -105,6 +170,18 @@ impl Builder {
     /// How long a probe may run before its permit is taken back and given to another call
     /// (default 60 s); the late probe's outcome is then ignored. This keeps one hung probe
     /// from holding the circuit half-open forever.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .probe_timeout(Duration::from_secs(5))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn probe_timeout(mut self, timeout: Duration) -> Self {
         self.half_open.probe_timeout = timeout;
         self
@@ -113,39 +190,123 @@ impl Builder {
     /// The clock the circuit runs on (default [`SystemClock`](crate::SystemClock)). When the
     /// breaker joins a circuit that a store already holds, the circuit keeps the clock it was
     /// made with.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .clock(ManualClock::new())
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = ClockHandle::Custom(Arc::new(clock));
         self
     }
 
     /// Adds a listener for the breaker's events.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .listener(Quiet)
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn listener(mut self, listener: impl Listener) -> Self {
         self.listeners.push(Arc::new(listener));
         self
     }
 
     /// Calls `f` on every transition of the circuit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .on_transition(|t| eprintln!("{} is now {:?}", t.name, t.to))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn on_transition(self, f: impl Fn(&Transition) + Send + Sync + 'static) -> Self {
         self.listener(FnListener::Transition(Box::new(f)))
     }
 
     /// Calls `f` on every refused call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .on_rejected(|open| eprintln!("refused: {open}"))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn on_rejected(self, f: impl Fn(&Open) + Send + Sync + 'static) -> Self {
         self.listener(FnListener::Rejected(Box::new(f)))
     }
 
     /// Calls `f` with the breaker's name on every success.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .on_success(|name| eprintln!("{name} answered"))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn on_success(self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
         self.listener(FnListener::Success(Box::new(f)))
     }
 
     /// Calls `f` with the breaker's name on every counted failure.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .on_failure(|name| eprintln!("{name} failed"))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn on_failure(self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
         self.listener(FnListener::Failure(Box::new(f)))
     }
 
     /// Whether the breaker starts enabled (default `true`, or `false` when the environment
     /// variable `FAILFAST_DISABLED` is `1` or `true`). See [`Breaker::set_enabled`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .enabled(cfg!(not(debug_assertions)))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn enabled(mut self, enabled: bool) -> Self {
         self.enabled = enabled;
         self
@@ -153,6 +314,18 @@ impl Builder {
 
     /// Where the circuit lives (default: a circuit of the breaker's own). Breakers with the same
     /// name and store share one circuit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .store(MemoryStore::new())
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn store(mut self, store: impl Store) -> Self {
         self.store = Some(Arc::new(store));
         self
@@ -164,6 +337,18 @@ impl Builder {
     }
 
     /// Checks every setting and builds the breaker.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Backoff, Breaker, Listener, ManualClock, MemoryStore, TripPolicy};
+    /// # struct Quiet;
+    /// # impl Listener for Quiet {}
+    /// let breaker = Breaker::builder("api")
+    ///     .probes(1)
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn build(self) -> Result<Breaker, ConfigError> {
         self.policy.validate()?;
         self.backoff.validate()?;

@@ -67,6 +67,18 @@ pub(crate) enum ProbeOutcome {
 ///
 /// A [`Store`](crate::Store) hands circuits out by name; breakers read and change them. Its
 /// public surface is what a store needs to observe the circuit.
+///
+/// ```
+/// use std::sync::Arc;
+/// use failfast::{Circuit, MemoryStore, Store};
+/// let store = MemoryStore::new();
+/// let breaker = failfast::Breaker::builder("ledger").store(store.clone()).build()?;
+/// let circuit: Arc<Circuit> = store.circuit("ledger", &|| unreachable!("the breaker made it"));
+/// assert_eq!(circuit.name(), "ledger");
+/// assert!(circuit.state().is_closed());
+/// # let _ = breaker;
+/// # Ok::<(), failfast::ConfigError>(())
+/// ```
 pub struct Circuit {
     name: &'static str,
     clock: ClockHandle,
@@ -111,17 +123,60 @@ impl Circuit {
     }
 
     /// The circuit's name.
+    ///
+    /// ```
+    /// use failfast::{MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// let breaker = failfast::Breaker::builder("ledger").store(store.clone()).build()?;
+    /// let circuit = store.circuit("ledger", &|| unreachable!());
+    /// assert_eq!(circuit.name(), "ledger");
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// How many transitions the circuit has made.
+    ///
+    /// ```
+    /// use failfast::{MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// let breaker = failfast::Breaker::builder("ledger").store(store.clone()).build()?;
+    /// let circuit = store.circuit("ledger", &|| unreachable!());
+    /// let _ = breaker.call(|| Err::<(), _>("down"));
+    /// assert_eq!(circuit.transitions(), 1);
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn transitions(&self) -> u64 {
         self.transitions.load(Relaxed)
     }
 
     /// Adds an observer of the circuit's transitions, kept for as long as it lives elsewhere.
     /// A store subscribes to the circuits it hands out to share their transitions.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use failfast::{Listener, Phase, Transition};
+    ///
+    /// #[derive(Default)]
+    /// struct Publisher(Mutex<Vec<Phase>>);
+    /// impl Listener for Publisher {
+    ///     fn on_transition(&self, t: &Transition) {
+    ///         self.0.lock().unwrap().push(t.to); // a fleet store would send it to its peers
+    ///     }
+    /// }
+    ///
+    /// use failfast::{MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// let breaker = failfast::Breaker::builder("ledger").store(store.clone()).build()?;
+    /// let circuit = store.circuit("ledger", &|| unreachable!());
+    /// let publisher = Arc::new(Publisher::default());
+    /// let observer: Arc<dyn Listener> = publisher.clone();
+    /// circuit.subscribe(Arc::downgrade(&observer));
+    /// let _ = breaker.call(|| Err::<(), _>("down"));
+    /// assert_eq!(*publisher.0.lock().unwrap(), [Phase::Open]);
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn subscribe(&self, observer: Weak<dyn Listener>) {
         let mut observers = lock(&self.observers);
         observers.retain(|o| o.strong_count() > 0);
@@ -232,6 +287,16 @@ impl Circuit {
     }
 
     /// Where the circuit stands now. An open period that has ended is reported (and entered) as half-open.
+    ///
+    /// ```
+    /// use failfast::{MemoryStore, Store};
+    /// let store = MemoryStore::new();
+    /// let breaker = failfast::Breaker::builder("ledger").store(store.clone()).build()?;
+    /// let circuit = store.circuit("ledger", &|| unreachable!());
+    /// breaker.force_open(std::time::Duration::from_secs(5));
+    /// assert!(circuit.state().is_open());
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn state(self: &Arc<Self>) -> State {
         let word = self.word.load(Acquire);
         match word & PHASE_MASK {

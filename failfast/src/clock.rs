@@ -48,6 +48,31 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 /// moves from open to half-open if its open period has ended and nothing else changed it since.
 ///
 /// Holding an alarm does not keep its circuit alive, and ringing a stale alarm does nothing.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use std::time::Duration;
+/// use failfast::{Alarm, Clock};
+///
+/// /// A clock for a simulation: time is whatever the simulation says; alarms wait in a list.
+/// #[derive(Debug, Default)]
+/// struct SimClock {
+///     now: Mutex<Duration>,
+///     alarms: Mutex<Vec<(Duration, Alarm)>>,
+/// }
+///
+/// impl Clock for SimClock {
+///     fn now(&self) -> Duration {
+///         *self.now.lock().unwrap()
+///     }
+///     fn set_alarm(&self, at: Duration, alarm: Alarm) -> bool {
+///         self.alarms.lock().unwrap().push((at, alarm));
+///         true
+///     }
+/// }
+/// # let clock = SimClock::default();
+/// # assert_eq!(clock.now(), Duration::ZERO);
+/// ```
 #[derive(Debug)]
 pub struct Alarm {
     pub(crate) circuit: Weak<Circuit>,
@@ -56,6 +81,18 @@ pub struct Alarm {
 
 impl Alarm {
     /// Rings the alarm.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, ManualClock};
+    /// // ManualClock rings alarms as it is advanced; a clock of your own calls `ring` the same way.
+    /// let clock = ManualClock::new();
+    /// let breaker = Breaker::builder("rung").clock(clock.clone()).open_for(Duration::from_secs(1)).build()?;
+    /// breaker.force_open(Duration::from_secs(1));
+    /// clock.advance(Duration::from_secs(1)); // rings the alarm
+    /// assert!(breaker.state().is_half_open());
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn ring(self) {
         if let Some(circuit) = self.circuit.upgrade() {
             circuit.on_alarm(self.generation);
@@ -67,6 +104,12 @@ impl Alarm {
 ///
 /// Its alarms are rung by one background thread, `failfast-timer`, started the first time a
 /// circuit on this clock opens; it sleeps until the next open period ends.
+///
+/// ```
+/// use failfast::{Clock, SystemClock};
+/// let earlier = SystemClock.now();
+/// assert!(SystemClock.now() >= earlier);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -117,11 +160,26 @@ struct ManualShared {
 
 impl ManualClock {
     /// A clock standing at zero.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Clock, ManualClock};
+    /// assert_eq!(ManualClock::new().now(), Duration::ZERO);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Moves the clock forward by `by` and rings the alarms that came due.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Clock, ManualClock};
+    /// let clock = ManualClock::new();
+    /// clock.advance(Duration::from_secs(3));
+    /// clock.advance(Duration::from_secs(4));
+    /// assert_eq!(clock.now(), Duration::from_secs(7));
+    /// ```
     pub fn advance(&self, by: Duration) {
         let by = nanos(by);
         let now = self
@@ -134,6 +192,15 @@ impl ManualClock {
 
     /// Sets the clock to `to`, forwards or backwards, and rings the alarms that came due.
     /// Setting it backwards imitates a clock that jumps, which a breaker must survive.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Clock, ManualClock};
+    /// let clock = ManualClock::new();
+    /// clock.set(Duration::from_secs(100));
+    /// clock.set(Duration::from_secs(40)); // backwards
+    /// assert_eq!(clock.now(), Duration::from_secs(40));
+    /// ```
     pub fn set(&self, to: Duration) {
         self.shared.nanos.store(nanos(to), Ordering::SeqCst);
         self.ring_due(to);

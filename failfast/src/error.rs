@@ -33,6 +33,16 @@ pub enum Error<E> {
 
 impl<E> Error<E> {
     /// The call's own error, or `None` if the call was refused.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("db", Duration::from_secs(60));
+    /// let failed = breaker.call(|| Err::<(), _>("deadlock")).unwrap_err();
+    /// assert_eq!(failed.into_inner(), Some("deadlock"));
+    /// let refused = breaker.call(|| Err::<(), _>("deadlock")).unwrap_err();
+    /// assert_eq!(refused.into_inner(), None);
+    /// ```
     pub fn into_inner(self) -> Option<E> {
         match self {
             Error::Inner(inner) => Some(inner),
@@ -41,11 +51,28 @@ impl<E> Error<E> {
     }
 
     /// Whether the call was refused because the circuit is open.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("db", Duration::from_secs(60));
+    /// breaker.force_open(Duration::from_secs(60));
+    /// assert!(breaker.call(|| Ok::<_, ()>(())).unwrap_err().is_open());
+    /// ```
     pub fn is_open(&self) -> bool {
         matches!(self, Error::Open(_))
     }
 
     /// The rejection, if the call was refused.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("db", Duration::from_secs(60));
+    /// breaker.force_open(Duration::from_secs(60));
+    /// let err = breaker.call(|| Ok::<_, ()>(())).unwrap_err();
+    /// assert_eq!(err.as_open().map(|open| open.name()), Some("db"));
+    /// ```
     pub fn as_open(&self) -> Option<&Open> {
         match self {
             Error::Open(open) => Some(open),
@@ -54,6 +81,15 @@ impl<E> Error<E> {
     }
 
     /// Applies `f` to the call's own error, keeping a rejection as it is.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("db", Duration::from_secs(60));
+    /// let err = breaker.call(|| Err::<(), _>("timeout")).unwrap_err();
+    /// let err = err.map_inner(|e| format!("database: {e}"));
+    /// assert_eq!(err.to_string(), "database: timeout");
+    /// ```
     pub fn map_inner<F, O>(self, f: O) -> Error<F>
     where
         O: FnOnce(E) -> F,
@@ -121,6 +157,14 @@ impl Open {
     }
 
     /// The name of the circuit that refused the call.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("db", Duration::from_secs(60));
+    /// breaker.force_open(Duration::from_secs(60));
+    /// assert_eq!(breaker.try_acquire().unwrap_err().name(), "db");
+    /// ```
     pub fn name(&self) -> &str {
         self.name
     }
@@ -129,6 +173,16 @@ impl Open {
     /// all half-open probes are taken, the moment the oldest probe's permit expires. Zero when
     /// that moment has passed. On the system clock this is worked out when asked; on a clock
     /// given to [`Builder::clock`](crate::Builder::clock) it is as of the refusal.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("db", Duration::from_secs(60));
+    /// breaker.force_open(Duration::from_secs(60));
+    /// let open = breaker.try_acquire().unwrap_err();
+    /// assert!(open.retry_in() <= Duration::from_secs(60));
+    /// assert!(open.retry_in() > Duration::from_secs(50));
+    /// ```
     pub fn retry_in(&self) -> Duration {
         Duration::from_nanos(match self.retry {
             Retry::At(at) => at.saturating_sub(ClockHandle::System.now()),
@@ -189,11 +243,23 @@ impl ConfigError {
     }
 
     /// The setting at fault, as named in the builder: `"failure_rate"`, `"probes"`, ...
+    ///
+    /// ```
+    /// use failfast::Breaker;
+    /// let err = Breaker::builder("db").probes(0).build().unwrap_err();
+    /// assert_eq!(err.setting(), "probes");
+    /// ```
     pub fn setting(&self) -> &'static str {
         self.setting
     }
 
     /// The values the setting accepts, in words.
+    ///
+    /// ```
+    /// use failfast::Breaker;
+    /// let err = Breaker::builder("db").probes(0).build().unwrap_err();
+    /// assert_eq!(err.allowed(), "at least 1");
+    /// ```
     pub fn allowed(&self) -> &'static str {
         self.allowed
     }

@@ -9,6 +9,23 @@ use crate::error::Open;
 use crate::state::Phase;
 
 /// A change of a circuit's phase.
+///
+/// ```
+/// use std::sync::mpsc;
+/// use std::time::Duration;
+/// use failfast::{Breaker, Phase, Reason};
+/// let (tx, rx) = mpsc::channel();
+/// let breaker = Breaker::builder("ws")
+///     .open_for(Duration::from_secs(9))
+///     .on_transition(move |t| tx.send(t.clone()).unwrap())
+///     .build()?;
+/// let _ = breaker.call(|| Err::<(), _>("reset by peer"));
+/// let t = rx.recv().unwrap();
+/// assert_eq!((t.name, t.from, t.to), ("ws", Phase::Closed, Phase::Open));
+/// assert_eq!(t.reason, Reason::ConsecutiveFailures(1));
+/// assert_eq!(t.open_for, Some(Duration::from_secs(9)));
+/// # Ok::<(), failfast::ConfigError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     /// The circuit's name.
@@ -24,6 +41,18 @@ pub struct Transition {
 }
 
 /// Why a circuit changed phase.
+///
+/// ```
+/// use failfast::Reason;
+/// fn describe(reason: Reason) -> String {
+///     match reason {
+///         Reason::ConsecutiveFailures(n) => format!("{n} failures in a row"),
+///         Reason::FailureRate(rate) => format!("{:.0}% of calls failed", rate * 100.0),
+///         other => format!("{other:?}"),
+///     }
+/// }
+/// assert_eq!(describe(Reason::FailureRate(0.5)), "50% of calls failed");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum Reason {

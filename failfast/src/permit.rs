@@ -135,12 +135,28 @@ impl<'a> Permit<'a> {
     }
 
     /// The call succeeded.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("smtp", Duration::from_secs(60));
+    /// breaker.try_acquire().unwrap().success();
+    /// assert_eq!(breaker.stats().successes, 1);
+    /// ```
     #[inline(always)]
     pub fn success(self) {
         self.spend(Verdict::Success);
     }
 
     /// The call failed in a way that counts against the circuit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("smtp", Duration::from_secs(60));
+    /// breaker.try_acquire().unwrap().failure();
+    /// assert!(breaker.state().is_open());
+    /// ```
     #[inline(always)]
     pub fn failure(self) {
         self.spend(Verdict::Failure);
@@ -148,6 +164,15 @@ impl<'a> Permit<'a> {
 
     /// The call failed in a way that says nothing about the dependency's health (a validation
     /// error, a 404): counted in [`Stats::ignored`](crate::Stats::ignored) and nowhere else.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("smtp", Duration::from_secs(60));
+    /// breaker.try_acquire().unwrap().ignore(); // e.g. the recipient does not exist
+    /// assert!(breaker.state().is_closed());
+    /// assert_eq!(breaker.stats().ignored, 1);
+    /// ```
     #[inline(always)]
     pub fn ignore(self) {
         self.spend(Verdict::Ignored);

@@ -56,6 +56,16 @@ const DEFAULT_MIN_CALLS: u32 = 10;
 impl TripPolicy {
     /// Opens after `count` counted failures in a row; a success starts the count again.
     /// `consecutive_failures(1)` is the default: the first failure opens the circuit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, TripPolicy, Window};
+    /// let breaker = Breaker::builder("api")
+    ///     .trip(TripPolicy::consecutive_failures(5))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn consecutive_failures(count: u32) -> Self {
         TripPolicy {
             rule: Rule::ConsecutiveFailures(count),
@@ -66,6 +76,16 @@ impl TripPolicy {
 
     /// Opens when the share of failed calls in `window` reaches `rate`, in `(0, 1]`, once the
     /// window holds at least [`min_calls`](Self::min_calls) calls.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, TripPolicy, Window};
+    /// let breaker = Breaker::builder("api")
+    ///     .trip(TripPolicy::failure_rate(0.5, Window::LastCalls(100)))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn failure_rate(rate: f64, window: Window) -> Self {
         TripPolicy {
             rule: Rule::Rate {
@@ -79,6 +99,16 @@ impl TripPolicy {
 
     /// Opens when the share of calls in `window` that took at least `threshold` reaches `rate`,
     /// whether they succeeded or not; failures alone never open it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, TripPolicy, Window};
+    /// let breaker = Breaker::builder("api")
+    ///     .trip(TripPolicy::slow_call_rate(Duration::from_secs(1), 0.5, Window::Time(Duration::from_secs(60))))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn slow_call_rate(threshold: Duration, rate: f64, window: Window) -> Self {
         TripPolicy {
             rule: Rule::Rate {
@@ -92,6 +122,16 @@ impl TripPolicy {
 
     /// The fewest calls a rate policy's window must hold before it may open the circuit
     /// (default 10, or the window's size if smaller).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, TripPolicy, Window};
+    /// let breaker = Breaker::builder("api")
+    ///     .trip(TripPolicy::failure_rate(0.5, Window::LastCalls(100)).min_calls(25))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn min_calls(mut self, calls: u32) -> Self {
         self.min_calls = Some(calls);
         self
@@ -99,6 +139,16 @@ impl TripPolicy {
 
     /// Also opens when the share of calls taking at least `threshold` reaches `rate`. A slow
     /// success counts toward this rate, and is still a success.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, TripPolicy, Window};
+    /// let breaker = Breaker::builder("api")
+    ///     .trip(TripPolicy::failure_rate(0.5, Window::LastCalls(100)).slow_calls(Duration::from_millis(800), 0.7))
+    ///     .build()?;
+    /// # let _ = breaker;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn slow_calls(mut self, threshold: Duration, rate: f64) -> Self {
         self.slow = Some(SlowCalls { threshold, rate });
         self

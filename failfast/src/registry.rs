@@ -51,17 +51,39 @@ impl Default for Defaults {
 
 impl Registry {
     /// An empty registry of its own, for tests and for programs that keep several.
+    ///
+    /// ```
+    /// use failfast::Registry;
+    /// let registry = Registry::new();
+    /// assert!(registry.names().is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// The registry of the process.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Registry;
+    /// let breaker = Registry::global().get_or_create("payments_doc", Duration::from_secs(60));
+    /// assert_eq!(Registry::global().get("payments_doc").unwrap().name(), breaker.name());
+    /// ```
     pub fn global() -> &'static Registry {
         static GLOBAL: OnceLock<Registry> = OnceLock::new();
         GLOBAL.get_or_init(Registry::new)
     }
 
     /// The breaker named `name`, if there is one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Registry;
+    /// let registry = Registry::new();
+    /// assert!(registry.get("auth").is_none());
+    /// registry.get_or_create("auth", Duration::from_secs(60));
+    /// assert!(registry.get("auth").is_some());
+    /// ```
     pub fn get(&self, name: &str) -> Option<Breaker> {
         let breakers = self.breakers.read().unwrap_or_else(|p| p.into_inner());
         breakers.get(name).cloned()
@@ -69,6 +91,14 @@ impl Registry {
 
     /// The breaker named `name`, made with `Breaker::new` semantics and the registry's
     /// defaults if there is none yet. An existing breaker keeps the settings it was made with.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Registry;
+    /// let registry = Registry::new();
+    /// let breaker = registry.get_or_create("auth", Duration::from_secs(60));
+    /// assert_eq!(breaker.name(), "auth");
+    /// ```
     pub fn get_or_create(&self, name: impl Into<Cow<'static, str>>, open_for: Duration) -> Breaker {
         let name = intern(name.into());
         if let Some(breaker) = self.get(name) {
@@ -106,6 +136,16 @@ impl Registry {
 
     /// A builder for `name` starting from the registry's defaults. The breaker it builds is not
     /// kept by the registry.
+    ///
+    /// ```
+    /// use failfast::Registry;
+    /// let registry = Registry::new();
+    /// registry.set_default_enabled(false);
+    /// let breaker = registry.builder("local").build()?;
+    /// assert!(!breaker.is_enabled());
+    /// assert!(registry.get("local").is_none());
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
     pub fn builder(&self, name: impl Into<Cow<'static, str>>) -> Builder {
         let defaults = self.defaults.read().unwrap_or_else(|p| p.into_inner());
         Breaker::builder(name)
@@ -120,18 +160,44 @@ impl Registry {
     }
 
     /// The store that breakers made from now on live in (default: a circuit of their own).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{MemoryStore, Registry};
+    /// let registry = Registry::new();
+    /// let store = MemoryStore::new();
+    /// registry.set_default_store(store.clone());
+    /// registry.get_or_create("auth", Duration::from_secs(60));
+    /// assert_eq!(store.names(), ["auth"]);
+    /// ```
     pub fn set_default_store(&self, store: impl Store) {
         let mut defaults = self.defaults.write().unwrap_or_else(|p| p.into_inner());
         defaults.store = Some(Arc::new(store));
     }
 
     /// Whether breakers made from now on start enabled (default `true`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Registry;
+    /// let registry = Registry::new();
+    /// registry.set_default_enabled(false);
+    /// assert!(!registry.get_or_create("auth", Duration::from_secs(60)).is_enabled());
+    /// ```
     pub fn set_default_enabled(&self, enabled: bool) {
         let mut defaults = self.defaults.write().unwrap_or_else(|p| p.into_inner());
         defaults.enabled = enabled;
     }
 
     /// The names of the breakers kept.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Registry;
+    /// let registry = Registry::new();
+    /// registry.get_or_create("auth", Duration::from_secs(60));
+    /// assert_eq!(registry.names(), ["auth"]);
+    /// ```
     pub fn names(&self) -> Vec<&'static str> {
         let breakers = self.breakers.read().unwrap_or_else(|p| p.into_inner());
         breakers.keys().copied().collect()

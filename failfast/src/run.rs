@@ -14,6 +14,21 @@ pin_project_lite::pin_project! {
     ///
     /// Dropping it before it completes records nothing and gives back a half-open probe permit.
     /// A panic while polling the inner future counts as a failure.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, Error, Run};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let breaker = Breaker::new("profile", Duration::from_secs(5));
+    /// let guarded = breaker.run(async { Ok::<_, std::io::Error>("ada") });
+    /// match guarded.await {
+    ///     Ok(name) => assert_eq!(name, "ada"),
+    ///     Err(Error::Open(open)) => eprintln!("{open}"),
+    ///     Err(Error::Inner(e)) => eprintln!("{e}"),
+    /// }
+    /// # }
+    /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct Run<'a, F, P> {
         breaker: &'a Breaker,

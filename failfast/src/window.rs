@@ -5,6 +5,14 @@ use std::time::Duration;
 use crate::clock::nanos;
 
 /// The calls a rate policy looks at.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{TripPolicy, Window};
+/// let by_count = TripPolicy::failure_rate(0.5, Window::LastCalls(50));
+/// let by_time = TripPolicy::failure_rate(0.5, Window::Time(Duration::from_secs(30)));
+/// assert_ne!(by_count, by_time);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {
     /// The last this-many calls.
