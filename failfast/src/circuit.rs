@@ -279,9 +279,53 @@ impl Circuit {
 
     /// Closes the circuit and forgets its history, whatever its phase.
     pub(crate) fn reset(&self) {
+        self.close(Reason::Reset);
+    }
+
+    /// Opens the circuit for `remaining`, because another process sharing it opened it: what a
+    /// store calls when its subscription brings news of an opening. Observers see a transition
+    /// with [`Reason::Remote`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, MemoryStore, Store};
+    ///
+    /// let store = MemoryStore::new();
+    /// let breaker = Breaker::builder("ledger").store(store.clone()).build()?;
+    /// let circuit = store.circuit("ledger", &|| unreachable!());
+    /// circuit.open_remotely(Duration::from_secs(20));
+    /// assert!(breaker.call(|| Ok::<_, ()>(())).unwrap_err().is_open());
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
+    pub fn open_remotely(self: &Arc<Self>, remaining: Duration) {
+        let mut inner = lock(&self.inner);
+        let opened = self.open_for(&mut inner, remaining, Reason::Remote);
+        drop(inner);
+        self.after_open(opened);
+    }
+
+    /// Closes the circuit because another process sharing it closed it. Observers see a
+    /// transition with [`Reason::Remote`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, MemoryStore, Store};
+    ///
+    /// let store = MemoryStore::new();
+    /// let breaker = Breaker::builder("ledger").store(store.clone()).build()?;
+    /// breaker.force_open(Duration::from_secs(60));
+    /// store.circuit("ledger", &|| unreachable!()).close_remotely();
+    /// assert!(breaker.state().is_closed());
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
+    pub fn close_remotely(&self) {
+        self.close(Reason::Remote);
+    }
+
+    fn close(&self, reason: Reason) {
         let mut inner = lock(&self.inner);
         inner.opens = 0;
-        self.enter(&mut inner, Phase::Closed, Reason::Reset, None);
+        self.enter(&mut inner, Phase::Closed, reason, None);
         drop(inner);
         self.dispatch();
     }

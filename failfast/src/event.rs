@@ -72,6 +72,11 @@ pub enum Reason {
     Forced,
     /// [`Breaker::reset`](crate::Breaker::reset) was called.
     Reset,
+    /// Another process changed the shared circuit, and its store relayed the change with
+    /// [`Circuit::open_remotely`](crate::Circuit::open_remotely) or
+    /// [`Circuit::close_remotely`](crate::Circuit::close_remotely). A store that publishes
+    /// transitions skips these, so that changes do not echo.
+    Remote,
 }
 
 /// Receives a breaker's events. Every method has an empty default, so a listener implements only

@@ -88,3 +88,53 @@ fn a_store_that_withholds_the_probe_token_keeps_calls_refused() {
         "the withheld probe changed nothing"
     );
 }
+
+/// Relays one process's transitions to another's circuit, as a fleet store's publish and
+/// subscribe would, minus the network.
+#[derive(Debug)]
+struct Relay(Arc<Circuit>);
+
+impl failfast::Listener for Relay {
+    fn on_transition(&self, t: &failfast::Transition) {
+        if t.reason == failfast::Reason::Remote {
+            return; // came from the other side: do not echo it back
+        }
+        match (t.to, t.open_for) {
+            (failfast::Phase::Open, Some(open_for)) => self.0.open_remotely(open_for),
+            (failfast::Phase::Closed, _) => self.0.close_remotely(),
+            _ => {} // half-open is reached locally, when the open period ends
+        }
+    }
+}
+
+#[test]
+fn two_processes_share_a_circuit_through_their_stores() {
+    let clock = ManualClock::new();
+    let (here, there) = (MemoryStore::new(), MemoryStore::new());
+    let build = |store: &MemoryStore| {
+        Breaker::builder("inventory")
+            .store(store.clone())
+            .clock(clock.clone())
+            .open_for(10 * SEC)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (build(&here), build(&there));
+    let circuit = |store: &MemoryStore| store.circuit("inventory", &|| unreachable!());
+    let a_to_b: Arc<dyn failfast::Listener> = Arc::new(Relay(circuit(&there)));
+    let b_to_a: Arc<dyn failfast::Listener> = Arc::new(Relay(circuit(&here)));
+    circuit(&here).subscribe(Arc::downgrade(&a_to_b));
+    circuit(&there).subscribe(Arc::downgrade(&b_to_a));
+
+    let _ = a.call(fail);
+    assert!(refuses(&b), "b heard that a opened the circuit");
+    clock.advance(10 * SEC);
+    assert!(a.state().is_half_open() && b.state().is_half_open());
+    assert_eq!(b.call(ok).unwrap(), 1);
+    assert!(a.state().is_closed(), "a heard that b's probe closed it");
+    assert_eq!(
+        a.stats().transitions,
+        3,
+        "open, half-open, closed: no echoes"
+    );
+}

@@ -1,0 +1,40 @@
+//! What the types promise: cheap, shareable handles and errors that travel.
+
+use std::time::Duration;
+
+use failfast::{Breaker, Error, Open};
+
+fn send_sync<T: Send + Sync>() {}
+fn send<T: Send>(_: &T) {}
+fn error_static<T: std::error::Error + Send + Sync + 'static>() {}
+
+#[test]
+fn breaker_is_a_cheap_shareable_handle() {
+    send_sync::<Breaker>();
+    assert_eq!(std::mem::size_of::<Breaker>(), std::mem::size_of::<usize>());
+    let a = Breaker::new("handle", Duration::from_secs(1));
+    let b = a.clone();
+    let _ = a.call(|| Err::<(), _>("down"));
+    assert!(b.state().is_open(), "clones share one breaker");
+}
+
+#[test]
+fn errors_travel_between_threads_and_into_boxed_errors() {
+    error_static::<Open>();
+    error_static::<Error<std::io::Error>>();
+    let breaker = Breaker::new("travel", Duration::from_secs(60));
+    breaker.force_open(Duration::from_secs(60));
+    let open = breaker.try_acquire().unwrap_err();
+    let from_thread = std::thread::spawn(move || open).join().unwrap();
+    assert_eq!(from_thread.name(), "travel");
+}
+
+#[test]
+fn guarded_futures_are_send_when_their_futures_are() {
+    let breaker = Breaker::new("spawnable", Duration::from_secs(1));
+    let future = breaker.run(async { Ok::<_, std::io::Error>(1) });
+    send(&future);
+    let permit = breaker.try_acquire().unwrap();
+    send(&permit);
+    permit.success();
+}
