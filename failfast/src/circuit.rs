@@ -271,10 +271,7 @@ impl Circuit {
 
     /// Opens the circuit for `duration`, whatever its phase.
     pub(crate) fn force_open(self: &Arc<Self>, duration: Duration) {
-        let mut inner = lock(&self.inner);
-        let opened = self.open_for(&mut inner, duration, Reason::Forced);
-        drop(inner);
-        self.after_open(opened);
+        self.open_whatever_the_phase(duration, Reason::Forced);
     }
 
     /// Closes the circuit and forgets its history, whatever its phase.
@@ -298,10 +295,7 @@ impl Circuit {
     /// # Ok::<(), failfast::ConfigError>(())
     /// ```
     pub fn open_remotely(self: &Arc<Self>, remaining: Duration) {
-        let mut inner = lock(&self.inner);
-        let opened = self.open_for(&mut inner, remaining, Reason::Remote);
-        drop(inner);
-        self.after_open(opened);
+        self.open_whatever_the_phase(remaining, Reason::Remote);
     }
 
     /// Closes the circuit because another process sharing it closed it. Observers see a
@@ -320,6 +314,13 @@ impl Circuit {
     /// ```
     pub fn close_remotely(&self) {
         self.close(Reason::Remote);
+    }
+
+    fn open_whatever_the_phase(self: &Arc<Self>, duration: Duration, reason: Reason) {
+        let mut inner = lock(&self.inner);
+        let opened = self.open_for(&mut inner, duration, reason);
+        drop(inner);
+        self.after_open(opened);
     }
 
     fn close(&self, reason: Reason) {

@@ -337,21 +337,12 @@ impl Tripper {
                 failures,
             } => {
                 let tag = u64::from(generation) << 32;
-                let previous = failures
-                    .fetch_update(Relaxed, Relaxed, |packed| {
-                        let count = if packed >> 32 == tag >> 32 {
-                            packed as u32
-                        } else {
-                            0
-                        };
-                        Some(tag | u64::from(count.saturating_add(1)))
-                    })
-                    .unwrap_or_else(|packed| packed);
-                let count = if previous >> 32 == tag >> 32 {
-                    previous as u32
-                } else {
-                    0
-                } + 1;
+                let mut count = 0;
+                let _ = failures.fetch_update(Relaxed, Relaxed, |packed| {
+                    let same_period = packed & !u64::from(u32::MAX) == tag;
+                    count = if same_period { packed as u32 } else { 0 }.saturating_add(1);
+                    Some(tag | u64::from(count))
+                });
                 (count >= *threshold).then_some(Reason::ConsecutiveFailures(count))
             }
             Tripper::Rate(rate) => rate.record(generation, outcome),
