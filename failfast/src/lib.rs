@@ -47,6 +47,9 @@
 //! ([`Clock::set_alarm`]) rather than by checking the time on every call. Calls on different
 //! threads never write to the same memory while the circuit is steady.
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod backoff;
 mod breaker;
 mod builder;
@@ -73,6 +76,7 @@ pub use builder::{Builder, DISABLED_ENV};
 pub use clock::{Alarm, Clock, ManualClock, SystemClock};
 pub use error::{ConfigError, Error, Open};
 pub use event::{Listener, Reason, Transition};
+pub use failfast_macros::failfast;
 pub use permit::Permit;
 pub use policy::TripPolicy;
 pub use registry::Registry;

@@ -100,11 +100,7 @@ impl Registry {
     /// assert_eq!(breaker.name(), "auth");
     /// ```
     pub fn get_or_create(&self, name: impl Into<Cow<'static, str>>, open_for: Duration) -> Breaker {
-        let name = intern(name.into());
-        if let Some(breaker) = self.get(name) {
-            return breaker;
-        }
-        self.insert(name, self.builder(name).open_for(open_for).assemble())
+        self.get_or_create_with(intern(name.into()), |builder| builder.open_for(open_for))
     }
 
     /// The breaker named `name`; if there is none yet, `configure` sets up a builder that starts
@@ -132,6 +128,19 @@ impl Registry {
         }
         let breaker = configure(self.builder(name)).build()?;
         Ok(self.insert(name, breaker))
+    }
+
+    /// The breaker named `name`; if there is none yet, `configure` sets up a builder that starts
+    /// from the registry's defaults, with settings the caller knows to be valid.
+    pub(crate) fn get_or_create_with(
+        &self,
+        name: &'static str,
+        configure: impl FnOnce(Builder) -> Builder,
+    ) -> Breaker {
+        if let Some(breaker) = self.get(name) {
+            return breaker;
+        }
+        self.insert(name, configure(self.builder(name)).assemble())
     }
 
     /// A builder for `name` starting from the registry's defaults. The breaker it builds is not

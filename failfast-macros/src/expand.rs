@@ -1,0 +1,227 @@
+//! Writes the guarded function: the user's function with its body handed to the breaker.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Block, Expr, ItemFn, Path, Stmt, Type};
+
+use crate::validate::{
+    Breaker, Counts, Plan, is_result, mentions_impl_trait, output_type, result_error_type,
+};
+
+/// The three shapes of function the macro guards, besides a plain one.
+enum Shape {
+    /// `fn f() -> R { body }`
+    Sync,
+    /// `async fn f() -> R { body }`
+    AsyncFn,
+    /// `fn f() -> impl Future<Output = R> { ...; async move { body } }`: the tail async block.
+    TailAsync,
+    /// `fn f() -> Pin<Box<dyn Future<Output = R>>> { Box::pin(async move { body }) }`, as
+    /// async-trait writes it: the async block inside the tail call.
+    TailBoxPin,
+}
+
+pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
+    let Plan {
+        krate,
+        breaker,
+        counts,
+        enabled,
+        fallback,
+    } = plan;
+    let output: Option<Type> = output_type(&function).cloned();
+    let fallible = output.as_ref().is_some_and(is_result);
+    let output_span = output
+        .as_ref()
+        .map_or_else(|| function.sig.ident.span(), |ty| ty.span());
+    let shape = shape(&function);
+
+    let breaker = breaker_tokens(&krate, breaker);
+    let enabled = enabled.map_or_else(|| quote!(true), |e| e.to_token_stream());
+    let counts = counts_tokens(&krate, counts);
+    let asynchronous = !matches!(shape, Shape::Sync);
+    let fallback =
+        fallback.map(|path| fallback_tokens(&krate, &path, output.as_ref(), asynchronous));
+
+    // The helper that guards the body: `call`/`run`, with `_or` for a fallback, and the
+    // `total` kinds for functions that do not return `Result` (their fallback answers when open).
+    let helper = match (asynchronous, fallible, fallback.is_some()) {
+        (false, true, false) => quote_spanned!(output_span=> #krate::__private::call),
+        (false, true, true) => quote_spanned!(output_span=> #krate::__private::call_or),
+        (false, false, _) => quote_spanned!(output_span=> #krate::__private::call_total_or),
+        (true, true, false) => quote_spanned!(output_span=> #krate::__private::run),
+        (true, true, true) => quote_spanned!(output_span=> #krate::__private::run_or),
+        (true, false, _) => quote_spanned!(output_span=> #krate::__private::run_total_or),
+    };
+    let counts = fallible.then_some(counts);
+    let guard = |guarded: TokenStream| {
+        let counts = counts.iter();
+        let fallback = fallback.iter();
+        quote! {
+            #helper(__failfast_breaker, #enabled, #(#counts,)* #guarded #(, #fallback)*)
+        }
+    };
+    let breaker_local = quote!(let __failfast_breaker: &#krate::Breaker = #breaker;);
+
+    match shape {
+        Shape::Sync => {
+            let block = &function.block;
+            let closure = match &output {
+                Some(ty) if !mentions_impl_trait(ty) => quote!(move || -> #ty #block),
+                _ => quote!(move || #block),
+            };
+            let guarded = guard(closure);
+            function.block = Box::new(syn::parse_quote!({ #breaker_local #guarded }));
+        }
+        Shape::AsyncFn => {
+            let future = async_block(&function.block, output.as_ref());
+            let guarded = guard(future);
+            function.block = Box::new(syn::parse_quote!({ #breaker_local #guarded.await }));
+        }
+        Shape::TailAsync | Shape::TailBoxPin => {
+            if let Some(tail) = tail_async_block(&mut function.block) {
+                let Expr::Async(block) =
+                    std::mem::replace(tail, Expr::Verbatim(TokenStream::new()))
+                else {
+                    unreachable!("the shape has an async block at its tail");
+                };
+                let future = async_block(&block.block, output.as_ref());
+                *tail = Expr::Verbatim(guard(future));
+            }
+            let stmts = &function.block.stmts;
+            function.block = Box::new(syn::parse_quote!({ #breaker_local #(#stmts)* }));
+        }
+    }
+    function.into_token_stream()
+}
+
+fn shape(function: &ItemFn) -> Shape {
+    if function.sig.asyncness.is_some() {
+        return Shape::AsyncFn;
+    }
+    match function.block.stmts.last() {
+        Some(Stmt::Expr(Expr::Async(_), None)) => Shape::TailAsync,
+        Some(Stmt::Expr(Expr::Call(call), None))
+            if call.args.len() == 1
+                && matches!(call.args.first(), Some(Expr::Async(_)))
+                && matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "pin")) =>
+        {
+            Shape::TailBoxPin
+        }
+        _ => Shape::Sync,
+    }
+}
+
+/// The async block at the end of the body, directly or as the argument of `Box::pin(...)`.
+fn tail_async_block(block: &mut Block) -> Option<&mut Expr> {
+    match block.stmts.last_mut()? {
+        Stmt::Expr(expr @ Expr::Async(_), None) => Some(expr),
+        Stmt::Expr(Expr::Call(call), None) => call.args.first_mut(),
+        _ => None,
+    }
+}
+
+/// `async move { body }`, told the type it produces.
+fn async_block(block: &Block, output: Option<&Type>) -> TokenStream {
+    let fake = fake_return(output);
+    let stmts = &block.stmts;
+    quote!(async move { #fake #(#stmts)* })
+}
+
+/// A branch never taken that returns a value of the declared type: it tells type inference what
+/// an async block produces, so that `?` inside knows which error to convert into.
+fn fake_return(output: Option<&Type>) -> TokenStream {
+    match output {
+        Some(ty) if !mentions_impl_trait(ty) => quote! {
+            #[allow(
+                unknown_lints,
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::needless_return
+            )]
+            if false {
+                let __failfast_type: #ty = loop {};
+                return __failfast_type;
+            }
+        },
+        _ => TokenStream::new(),
+    }
+}
+
+fn breaker_tokens(krate: &Path, breaker: Breaker) -> TokenStream {
+    match breaker {
+        Breaker::Given(expr) => quote!(&(#expr)),
+        Breaker::Registry {
+            name,
+            open_for,
+            threshold,
+            store,
+        } => {
+            let threshold = threshold.map_or_else(|| quote!(1), |t| t.to_token_stream());
+            let make = match store {
+                Some(store) => quote! {
+                    #krate::__private::registered_in(#name, #open_for, #threshold, #store)
+                },
+                None => quote!(#krate::__private::registered(#name, #open_for, #threshold)),
+            };
+            quote! {{
+                static __FAILFAST_BREAKER: ::std::sync::OnceLock<#krate::Breaker> =
+                    ::std::sync::OnceLock::new();
+                __FAILFAST_BREAKER.get_or_init(|| #make)
+            }}
+        }
+    }
+}
+
+fn counts_tokens(krate: &Path, counts: Counts) -> TokenStream {
+    match counts {
+        Counts::Every => quote!(#krate::__private::every),
+        Counts::Predicate(predicate) => predicate.into_token_stream(),
+        Counts::Patterns(arms) => {
+            let arms = arms.iter().map(|arm| {
+                let pat = &arm.pat;
+                let guard = arm.guard.as_ref().map(|g| quote!(if #g));
+                quote!(#pat #guard => true,)
+            });
+            quote! {
+                |__failfast_error: &_| {
+                    #[allow(unreachable_patterns)]
+                    match __failfast_error {
+                        #(#arms)*
+                        _ => false,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The fallback, checked where the user wrote it: a signature mismatch is reported at the path.
+fn fallback_tokens(
+    krate: &Path,
+    path: &Path,
+    output: Option<&Type>,
+    asynchronous: bool,
+) -> TokenStream {
+    let span = path.span();
+    let error = match output {
+        Some(ty) if is_result(ty) => {
+            result_error_type(ty).map_or_else(|| quote!(_), |e| e.to_token_stream())
+        }
+        _ => quote!(::core::convert::Infallible),
+    };
+    match output {
+        Some(ty) if !asynchronous && !mentions_impl_trait(ty) => quote_spanned! {span=>
+            {
+                let __failfast_fallback: fn(#krate::Error<#error>) -> #ty = #path;
+                __failfast_fallback
+            }
+        },
+        Some(ty) if !mentions_impl_trait(ty) => quote_spanned! {span=>
+            #krate::__private::async_fallback::<#error, _, #ty>(#path)
+        },
+        _ => quote_spanned!(span=> #path),
+    }
+}

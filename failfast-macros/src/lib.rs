@@ -1,0 +1,189 @@
+//! The `#[failfast]` attribute macro. Use it through the `failfast` crate, which re-exports it:
+//! `use failfast::failfast;`.
+
+mod expand;
+mod parse;
+mod validate;
+
+use proc_macro::TokenStream;
+
+/// Guards a function with a circuit breaker: the Rust form of the Python decorator
+/// `@failfast(name, timeout, exceptions=...)`.
+///
+/// ```
+/// use failfast::failfast;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// enum ApiError {
+///     #[error("timed out")]
+///     Timeout,
+///     #[error(transparent)]
+///     Open(#[from] failfast::Open),
+/// }
+///
+/// #[failfast("sales_api", 60)]
+/// fn get_invoices() -> Result<Vec<u32>, ApiError> {
+///     Err(ApiError::Timeout)
+/// }
+///
+/// assert!(matches!(get_invoices(), Err(ApiError::Timeout)));
+/// // The failure opened the `sales_api` circuit for 60 s: the body does not run.
+/// assert!(matches!(get_invoices(), Err(ApiError::Open(_))));
+/// ```
+///
+/// The first counted failure opens the circuit named `"sales_api"` for 60 seconds. While it is
+/// open, the body does not run and the function returns `Err(E::from(failfast::Open))`, so the
+/// error type needs `From<failfast::Open>`: `anyhow::Error` and
+/// `Box<dyn Error + Send + Sync>` have it, and a thiserror enum gets it from a
+/// `#[from] failfast::Open` variant. Then one probe call is let through: its success closes the
+/// circuit, its failure opens it again. The function's signature stays as written.
+///
+/// The same name means the same circuit, in every function and module that uses it: breakers
+/// live in the process-wide [`Registry`](../failfast/struct.Registry.html), and the first
+/// function to run makes the breaker with its settings.
+///
+/// # Options
+///
+/// - `"name", secs` or `name = "...", secs = N`: the circuit and how long it stays open, in
+///   seconds (an integer or float literal greater than zero). `open_for = <Duration>` instead
+///   of `secs` takes any expression.
+/// - `exceptions = [pattern, ...]`: only errors matching one of the patterns (tried against
+///   `&E`, each with an optional `if` guard) count as failures; the others are returned
+///   unchanged and count as nothing. Without it every `Err` counts.
+/// - `when = <predicate>`: like `exceptions`, for conditions a pattern cannot say; any
+///   `Fn(&E) -> bool`.
+/// - `threshold = N`: open after `N` counted failures in a row (default 1).
+/// - `store = <expr>`: where the circuit lives (any `failfast::Store`), evaluated once.
+/// - `enabled = <bool expr>`: evaluated on every call; `false` calls the body directly.
+/// - `breaker = <expr>`: use a breaker configured elsewhere (an expression that borrows as
+///   `&failfast::Breaker`), instead of `name`, `secs`, `threshold` and `store`.
+/// - `fallback = <path>`: a function of the same asyncness that receives the
+///   `failfast::Error<E>` (the rejection, or a counted failure) and returns the function's
+///   return type. Errors that do not count are returned as they are, without the fallback.
+///   It receives the error only, not the arguments: the guarded body has taken ownership of
+///   them, and handing them over again would demand every argument be `Clone`. With a
+///   fallback, the function may return a type that is not a `Result`; its body then fails only
+///   by panicking, and the fallback (taking `failfast::Error<std::convert::Infallible>`)
+///   answers while the circuit is open.
+/// - `crate = <path>`: where to find the `failfast` crate if it was renamed.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{failfast, Breaker, MemoryStore};
+///
+/// #[derive(Debug)]
+/// enum ApiError { Timeout, Status(u16), Open(failfast::Open) }
+/// impl From<failfast::Open> for ApiError {
+///     fn from(open: failfast::Open) -> Self { ApiError::Open(open) }
+/// }
+///
+/// // Only timeouts and 5xx answers count against the circuit.
+/// #[failfast("invoices", 30, exceptions = [ApiError::Timeout, ApiError::Status(code) if *code >= 500])]
+/// fn invoices(status: u16) -> Result<u32, ApiError> {
+///     Err(ApiError::Status(status))
+/// }
+/// assert!(matches!(invoices(404), Err(ApiError::Status(404))));
+///
+/// // The same with a predicate, three failures in a row, and a shared store.
+/// fn is_outage(e: &ApiError) -> bool { matches!(e, ApiError::Timeout | ApiError::Status(500..)) }
+/// static STORE: std::sync::LazyLock<MemoryStore> = std::sync::LazyLock::new(MemoryStore::new);
+/// #[failfast(name = "customers", secs = 0.5, when = is_outage, threshold = 3, store = STORE.clone())]
+/// fn customers() -> Result<u32, ApiError> { Ok(7) }
+/// assert_eq!(customers().unwrap(), 7);
+///
+/// // A computed open period, switched off outside production.
+/// #[failfast("orders", open_for = Duration::from_millis(1500), enabled = !cfg!(debug_assertions))]
+/// fn orders() -> Result<u32, ApiError> { Ok(3) }
+/// assert_eq!(orders().unwrap(), 3);
+///
+/// // A breaker configured elsewhere.
+/// static PAYMENTS: std::sync::LazyLock<Breaker> =
+///     std::sync::LazyLock::new(|| Breaker::new("payments", Duration::from_secs(10)));
+/// #[failfast(breaker = PAYMENTS)]
+/// fn charge() -> Result<u32, ApiError> { Ok(1) }
+/// assert_eq!(charge().unwrap(), 1);
+///
+/// // A fallback answers while the circuit is open, and for counted failures.
+/// fn cached(_: failfast::Error<ApiError>) -> Result<u32, ApiError> { Ok(0) }
+/// #[failfast("stock", 60, fallback = cached)]
+/// fn stock() -> Result<u32, ApiError> { Err(ApiError::Timeout) }
+/// assert_eq!(stock().unwrap(), 0);
+///
+/// // The failfast crate under another name.
+/// mod deps { pub use failfast as ff; }
+/// #[failfast("renamed", 60, crate = deps::ff)]
+/// fn renamed() -> Result<u32, ApiError> { Ok(2) }
+/// assert_eq!(renamed().unwrap(), 2);
+/// ```
+///
+/// # Async
+///
+/// `async fn`s, functions returning `impl Future` whose body ends in an `async` block, and
+/// `Box::pin(async move { .. })` bodies (what `#[async_trait]` writes) are guarded alike. The
+/// permit is taken when the future is first polled, and a future dropped before it finishes
+/// records nothing.
+///
+/// ```
+/// use failfast::failfast;
+///
+/// #[failfast("profiles", 10)]
+/// async fn profile(id: u32) -> anyhow::Result<String> {
+///     Ok(format!("user {id}"))
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(profile(7).await.unwrap(), "user 7");
+/// # }
+/// ```
+///
+/// # Equivalent code without the macro
+///
+/// ```
+/// use std::sync::OnceLock;
+/// use std::time::Duration;
+/// use failfast::{Breaker, Error, Registry};
+///
+/// # type ApiError = anyhow::Error;
+/// # type Invoices = Vec<u32>;
+/// # fn fetch() -> Result<Invoices, ApiError> { Ok(vec![]) }
+/// // #[failfast("sales_api", 60)] fn get_invoices() -> Result<Invoices, ApiError> { fetch() }
+/// fn get_invoices() -> Result<Invoices, ApiError> {
+///     static BREAKER: OnceLock<Breaker> = OnceLock::new();
+///     let breaker = BREAKER
+///         .get_or_init(|| Registry::global().get_or_create("sales_api", Duration::from_secs(60)));
+///     match breaker.call(|| fetch()) {
+///         Ok(invoices) => Ok(invoices),
+///         Err(Error::Inner(e)) => Err(e),
+///         Err(Error::Open(open)) => Err(ApiError::from(open)),
+///     }
+/// }
+/// # assert!(get_invoices().is_ok());
+/// ```
+///
+/// # Mistakes
+///
+/// Every misuse is a compile error at the offending tokens: an unknown or repeated option, a
+/// missing or empty name, a name that is not a string literal, `secs` that is not a positive
+/// number, `exceptions` that is not a bracketed list of patterns, both `exceptions` and
+/// `when`, `breaker` with options it overrides, a return type that is not `Result` without a
+/// fallback, a `const` or `extern` function, and a fallback of the wrong signature. The
+/// function is still emitted, so the rest of the crate keeps compiling.
+#[proc_macro_attribute]
+pub fn failfast(args: TokenStream, item: TokenStream) -> TokenStream {
+    let original = proc_macro2::TokenStream::from(item.clone());
+    let expanded = syn::parse::<parse::Args>(args).and_then(|args| {
+        let function = syn::parse::<syn::ItemFn>(item).map_err(|e| {
+            syn::Error::new(e.span(), "`#[failfast]` goes on a function with a body")
+        })?;
+        let plan = validate::plan(args, &function)?;
+        Ok(expand::expand(plan, function))
+    });
+    match expanded {
+        Ok(tokens) => tokens.into(),
+        Err(error) => {
+            let mut tokens = error.to_compile_error();
+            tokens.extend(original);
+            tokens.into()
+        }
+    }
+}

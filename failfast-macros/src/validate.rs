@@ -1,0 +1,302 @@
+//! Checks the arguments against each other and against the function, and settles what the
+//! expansion will do: a [`Plan`].
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::{
+    Expr, GenericArgument, ItemFn, Lit, LitStr, Path, PathArguments, ReturnType, Type,
+    TypeParamBound,
+};
+
+use crate::parse::{Args, Arm, Named};
+
+/// What the expansion does.
+pub(crate) struct Plan {
+    /// The path to the failfast crate.
+    pub(crate) krate: Path,
+    pub(crate) breaker: Breaker,
+    pub(crate) counts: Counts,
+    pub(crate) enabled: Option<Expr>,
+    pub(crate) fallback: Option<Path>,
+}
+
+/// Where the breaker comes from.
+pub(crate) enum Breaker {
+    /// The process-wide registry, by name, made on first use.
+    Registry {
+        name: LitStr,
+        open_for: TokenStream,
+        threshold: Option<syn::LitInt>,
+        store: Option<Expr>,
+    },
+    /// An expression naming a breaker built elsewhere.
+    Given(Expr),
+}
+
+/// Which errors count as failures.
+pub(crate) enum Counts {
+    Every,
+    Patterns(Vec<Arm>),
+    Predicate(Expr),
+}
+
+/// Collects errors so that every mistake is reported once, together.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(errors) => errors.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    fn at(&mut self, tokens: impl ToTokens, message: impl std::fmt::Display) {
+        self.push(syn::Error::new_spanned(tokens, message));
+    }
+}
+
+pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
+    let mut errors = Errors::default();
+    check_function(function, args.fallback.is_some(), &mut errors);
+
+    let breaker = match args.breaker {
+        Some(Named { value, .. }) => {
+            let overridden = [
+                ("name", args.name_key.as_ref()),
+                ("secs", args.secs_key.as_ref()),
+                ("open_for", args.open_for.as_ref().map(|o| &o.key)),
+                ("threshold", args.threshold.as_ref().map(|o| &o.key)),
+                ("store", args.store.as_ref().map(|o| &o.key)),
+            ];
+            for (option, key) in overridden {
+                if let Some(key) = key {
+                    errors.at(
+                        key,
+                        format!(
+                            "`breaker` uses a breaker configured elsewhere, so `{option}` would be \
+                             ignored; remove one of them"
+                        ),
+                    );
+                }
+            }
+            Some(Breaker::Given(value))
+        }
+        None => {
+            let open_for = match (&args.secs, &args.open_for) {
+                (Some(_), Some(open_for)) => {
+                    errors.at(
+                        &open_for.key,
+                        "`secs` and `open_for` both set how long the circuit stays open; keep one",
+                    );
+                    None
+                }
+                (Some(secs), None) => Some(match &secs.literal {
+                    Lit::Int(int) => quote!(::core::time::Duration::from_secs(#int)),
+                    literal => quote!(::core::time::Duration::from_secs_f64(#literal)),
+                }),
+                (None, Some(open_for)) => Some(open_for.value.to_token_stream()),
+                (None, None) => {
+                    if args.name.is_some() {
+                        errors.push(syn::Error::new(
+                            Span::call_site(),
+                            "missing how long the circuit stays open: \
+                             `#[failfast(\"sales_api\", 60)]`, `secs = 60` or \
+                             `open_for = Duration::from_secs(60)`",
+                        ));
+                    }
+                    None
+                }
+            };
+            if args.name.is_none() {
+                errors.push(syn::Error::new(
+                    Span::call_site(),
+                    "missing the circuit's name: `#[failfast(\"sales_api\", 60)]` or \
+                     `#[failfast(name = \"sales_api\", secs = 60)]`, or `breaker = ...` for a \
+                     breaker built elsewhere",
+                ));
+            }
+            match (args.name, open_for) {
+                (Some(name), Some(open_for)) => Some(Breaker::Registry {
+                    name,
+                    open_for,
+                    threshold: args.threshold.map(|t| t.value),
+                    store: args.store.map(|s| s.value),
+                }),
+                _ => None,
+            }
+        }
+    };
+
+    let counts = match (args.exceptions, args.when) {
+        (Some(_), Some(when)) => {
+            errors.at(
+                &when.key,
+                "`exceptions` and `when` both choose which errors count; keep one",
+            );
+            Counts::Every
+        }
+        (Some(exceptions), None) => Counts::Patterns(exceptions.value),
+        (None, Some(when)) => Counts::Predicate(when.value),
+        (None, None) => Counts::Every,
+    };
+
+    match (errors.0, breaker) {
+        (Some(errors), _) => Err(errors),
+        (None, Some(breaker)) => Ok(Plan {
+            krate: args
+                .krate
+                .map(|k| k.value)
+                .unwrap_or_else(|| syn::parse_quote!(::failfast)),
+            breaker,
+            counts,
+            enabled: args.enabled.map(|e| e.value),
+            fallback: args.fallback.map(|f| f.value),
+        }),
+        (None, None) => unreachable!("a missing breaker is reported as an error"),
+    }
+}
+
+/// The function must be one a breaker can guard.
+fn check_function(function: &ItemFn, has_fallback: bool, errors: &mut Errors) {
+    let sig = &function.sig;
+    if let Some(constness) = &sig.constness {
+        errors.at(
+            constness,
+            "`#[failfast]` cannot guard a `const fn`: a circuit breaker decides at run time",
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errors.at(
+            abi,
+            "`#[failfast]` cannot guard an `extern` function; guard a Rust function it calls",
+        );
+    }
+    if sig.variadic.is_some() {
+        errors.at(
+            &sig.variadic,
+            "`#[failfast]` cannot guard a variadic function",
+        );
+    }
+    let output = output_type(function);
+    let is_result = output.is_some_and(is_result);
+    if !is_result && !has_fallback {
+        let message = "`#[failfast]` guards functions that return `Result<T, E>` (or a future of \
+                       one): it counts their errors, and returns `Err(E::from(failfast::Open))` \
+                       while the circuit is open";
+        match &sig.output {
+            ReturnType::Default => errors.at(&sig.ident, message),
+            ReturnType::Type(_, ty) => errors.at(ty, message),
+        }
+    }
+}
+
+/// The type the guarded code produces: the return type, or the output of the future returned.
+pub(crate) fn output_type(function: &ItemFn) -> Option<&Type> {
+    let ReturnType::Type(_, ty) = &function.sig.output else {
+        return None;
+    };
+    if function.sig.asyncness.is_some() {
+        return Some(ty);
+    }
+    future_output(ty).or(Some(ty))
+}
+
+/// `X` in `impl Future<Output = X>` and in `Pin<Box<dyn Future<Output = X> + ...>>`.
+pub(crate) fn future_output(ty: &Type) -> Option<&Type> {
+    let bounds = match ty {
+        Type::ImplTrait(imp) => &imp.bounds,
+        Type::Path(path) => {
+            let last = path.path.segments.last()?;
+            if last.ident != "Pin" {
+                return None;
+            }
+            let boxed = single_type_argument(&last.arguments)?;
+            let Type::Path(boxed) = boxed else {
+                return None;
+            };
+            let last = boxed.path.segments.last()?;
+            if last.ident != "Box" {
+                return None;
+            }
+            match single_type_argument(&last.arguments)? {
+                Type::TraitObject(object) => &object.bounds,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    bounds.iter().find_map(|bound| {
+        let TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let last = bound.path.segments.last()?;
+        if last.ident != "Future" {
+            return None;
+        }
+        let PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|arg| match arg {
+            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
+            _ => None,
+        })
+    })
+}
+
+fn single_type_argument(arguments: &PathArguments) -> Option<&Type> {
+    let PathArguments::AngleBracketed(args) = arguments else {
+        return None;
+    };
+    args.args.iter().find_map(|arg| match arg {
+        GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    })
+}
+
+/// Whether `ty` is spelled as a `Result` (`Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`).
+pub(crate) fn is_result(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| last.ident == "Result"),
+        Type::Group(group) => is_result(&group.elem),
+        Type::Paren(paren) => is_result(&paren.elem),
+        _ => false,
+    }
+}
+
+/// The error type of a `Result<T, E>` spelled with both arguments, for clearer errors.
+pub(crate) fn result_error_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let types: Vec<&Type> = args
+        .args
+        .iter()
+        .filter_map(|arg| match arg {
+            GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        })
+        .collect();
+    match types.as_slice() {
+        [_, error] => Some(error),
+        _ => None,
+    }
+}
+
+/// Whether `ty` mentions `impl Trait` anywhere, which cannot be written in a `let` or closure.
+pub(crate) fn mentions_impl_trait(ty: &Type) -> bool {
+    // Printed tokens are separated by spaces, so `impl` stands as a word of its own.
+    ty.to_token_stream()
+        .to_string()
+        .split_whitespace()
+        .any(|word| word == "impl")
+}

@@ -1,0 +1,191 @@
+//! Helpers that only `#[failfast]` expansions call. Not part of the public API: their
+//! signatures change whenever the macro needs them to.
+
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::breaker::Breaker;
+use crate::error::{Error, Open};
+use crate::policy::TripPolicy;
+use crate::registry::Registry;
+use crate::store::Store;
+
+/// The registry's breaker for `name`, made on first use.
+pub fn registered(name: &'static str, open_for: Duration, threshold: u32) -> Breaker {
+    Registry::global().get_or_create_with(name, |builder| {
+        builder
+            .open_for(open_for)
+            .trip(TripPolicy::consecutive_failures(threshold))
+    })
+}
+
+/// The registry's breaker for `name`, made on first use with its circuit in `store`.
+pub fn registered_in(
+    name: &'static str,
+    open_for: Duration,
+    threshold: u32,
+    store: impl Store,
+) -> Breaker {
+    Registry::global().get_or_create_with(name, |builder| {
+        builder
+            .open_for(open_for)
+            .trip(TripPolicy::consecutive_failures(threshold))
+            .store(store)
+    })
+}
+
+/// Every error counts.
+#[inline(always)]
+pub fn every<E>(_: &E) -> bool {
+    true
+}
+
+/// A guarded sync call whose error type takes the rejection.
+#[inline(always)]
+pub fn call<T, E, P, F>(breaker: &Breaker, enabled: bool, counts: P, body: F) -> Result<T, E>
+where
+    E: From<Open>,
+    P: FnOnce(&E) -> bool,
+    F: FnOnce() -> Result<T, E>,
+{
+    if !enabled {
+        return body();
+    }
+    match breaker.call_if(counts, body) {
+        Ok(value) => Ok(value),
+        Err(Error::Inner(error)) => Err(error),
+        Err(Error::Open(open)) => Err(E::from(open)),
+    }
+}
+
+/// A guarded sync call with a fallback for rejections and counted failures.
+#[inline(always)]
+pub fn call_or<T, E, P, F>(
+    breaker: &Breaker,
+    enabled: bool,
+    counts: P,
+    body: F,
+    fallback: fn(Error<E>) -> Result<T, E>,
+) -> Result<T, E>
+where
+    P: FnOnce(&E) -> bool,
+    F: FnOnce() -> Result<T, E>,
+{
+    if !enabled {
+        return body();
+    }
+    let counted = Cell::new(false);
+    let result = breaker.call_if(|e| remember(&counted, counts(e)), body);
+    fall_back(result, counted.get(), fallback)
+}
+
+/// A guarded sync call to a function that cannot fail but by panicking: the fallback answers
+/// while the circuit is open.
+#[inline(always)]
+pub fn call_total_or<R, F>(
+    breaker: &Breaker,
+    enabled: bool,
+    body: F,
+    fallback: fn(Error<Infallible>) -> R,
+) -> R
+where
+    F: FnOnce() -> R,
+{
+    if !enabled {
+        return body();
+    }
+    match breaker.call(|| Ok::<R, Infallible>(body())) {
+        Ok(value) => value,
+        Err(error) => fallback(error),
+    }
+}
+
+/// A guarded future whose error type takes the rejection.
+pub async fn run<T, E, P, F>(breaker: &Breaker, enabled: bool, counts: P, body: F) -> Result<T, E>
+where
+    E: From<Open>,
+    P: FnOnce(&E) -> bool,
+    F: Future<Output = Result<T, E>>,
+{
+    if !enabled {
+        return body.await;
+    }
+    match breaker.run_if(counts, body).await {
+        Ok(value) => Ok(value),
+        Err(Error::Inner(error)) => Err(error),
+        Err(Error::Open(open)) => Err(E::from(open)),
+    }
+}
+
+/// A guarded future with an async fallback for rejections and counted failures.
+pub async fn run_or<T, E, P, F, B, BF>(
+    breaker: &Breaker,
+    enabled: bool,
+    counts: P,
+    body: F,
+    fallback: B,
+) -> Result<T, E>
+where
+    P: FnOnce(&E) -> bool,
+    F: Future<Output = Result<T, E>>,
+    B: FnOnce(Error<E>) -> BF,
+    BF: Future<Output = Result<T, E>>,
+{
+    if !enabled {
+        return body.await;
+    }
+    let counted = Cell::new(false);
+    let result = breaker
+        .run_if(|e: &E| remember(&counted, counts(e)), body)
+        .await;
+    match result {
+        Ok(value) => Ok(value),
+        Err(Error::Inner(error)) if !counted.get() => Err(error),
+        Err(error) => fallback(error).await,
+    }
+}
+
+/// A guarded future that cannot fail but by panicking: the fallback answers while open.
+pub async fn run_total_or<R, F, B, BF>(breaker: &Breaker, enabled: bool, body: F, fallback: B) -> R
+where
+    F: Future<Output = R>,
+    B: FnOnce(Error<Infallible>) -> BF,
+    BF: Future<Output = R>,
+{
+    if !enabled {
+        return body.await;
+    }
+    match breaker.run(async { Ok::<R, Infallible>(body.await) }).await {
+        Ok(value) => value,
+        Err(error) => fallback(error).await,
+    }
+}
+
+/// Pins down an async fallback's types where the user named it, so that a wrong signature is
+/// reported there.
+#[inline(always)]
+pub fn async_fallback<E, BF, R>(fallback: fn(Error<E>) -> BF) -> fn(Error<E>) -> BF
+where
+    BF: Future<Output = R>,
+{
+    fallback
+}
+
+fn remember(counted: &Cell<bool>, counts: bool) -> bool {
+    counted.set(counts);
+    counts
+}
+
+fn fall_back<T, E>(
+    result: Result<T, Error<E>>,
+    counted: bool,
+    fallback: fn(Error<E>) -> Result<T, E>,
+) -> Result<T, E> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(Error::Inner(error)) if !counted => Err(error),
+        Err(error) => fallback(error),
+    }
+}
