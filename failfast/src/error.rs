@@ -129,14 +129,14 @@ impl<E> From<Open> for Error<E> {
 /// assert_eq!(open.retry_in(), Duration::from_secs(6));
 /// assert_eq!(open.to_string(), "circuit `search` is open; retry in 6s");
 /// ```
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Open {
     name: &'static str,
     retry: Retry,
 }
 
 /// When a refused call may be retried, in the terms of the circuit's clock.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Retry {
     /// At this reading of the system clock: `retry_in` is worked out when asked.
     At(u64),
