@@ -1,6 +1,6 @@
 //! Writes the guarded function: the user's function with its body handed to the breaker.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Block, Expr, ItemFn, Path, Stmt, Type};
@@ -47,18 +47,22 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
     // The helper that guards the body: `call`/`run`, with `_or` for a fallback, and the
     // `total` kinds for functions that do not return `Result` (their fallback answers when open).
     let helper = match (asynchronous, fallible, fallback.is_some()) {
-        (false, true, false) => quote_spanned!(output_span=> #krate::__private::call),
-        (false, true, true) => quote_spanned!(output_span=> #krate::__private::call_or),
-        (false, false, _) => quote_spanned!(output_span=> #krate::__private::call_total_or),
-        (true, true, false) => quote_spanned!(output_span=> #krate::__private::run),
-        (true, true, true) => quote_spanned!(output_span=> #krate::__private::run_or),
-        (true, false, _) => quote_spanned!(output_span=> #krate::__private::run_total_or),
+        (false, true, false) => "call",
+        (false, true, true) => "call_or",
+        (false, false, _) => "call_total_or",
+        (true, true, false) => "run",
+        (true, true, true) => "run_or",
+        (true, false, _) => "run_total_or",
     };
+    let helper = syn::Ident::new(helper, output_span);
+    let helper = respan(quote!(#krate::__private::#helper), output_span);
     let counts = fallible.then_some(counts);
+    // The call is spanned at the return type: an unmet bound on the error type (such as a
+    // missing `From<failfast::Open>`) is reported there.
     let guard = |guarded: TokenStream| {
         let counts = counts.iter();
         let fallback = fallback.iter();
-        quote! {
+        quote_spanned! {output_span=>
             #helper(__failfast_breaker, #enabled, #(#counts,)* #guarded #(, #fallback)*)
         }
     };
@@ -94,6 +98,23 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
         }
     }
     function.into_token_stream()
+}
+
+/// `tokens` with every span set to `span`, so that errors about them point there.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                token = TokenTree::Group(respanned);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
 
 fn shape(function: &ItemFn) -> Shape {
@@ -198,7 +219,8 @@ fn counts_tokens(krate: &Path, counts: Counts) -> TokenStream {
     }
 }
 
-/// The fallback, checked where the user wrote it: a signature mismatch is reported at the path.
+/// The fallback, checked where the user wrote it: a signature mismatch is reported at the path,
+/// once.
 fn fallback_tokens(
     krate: &Path,
     path: &Path,
@@ -212,16 +234,21 @@ fn fallback_tokens(
         }
         _ => quote!(::core::convert::Infallible),
     };
-    match output {
-        Some(ty) if !asynchronous && !mentions_impl_trait(ty) => quote_spanned! {span=>
+    let output = output.filter(|ty| !mentions_impl_trait(ty));
+    match (output, asynchronous) {
+        (Some(ty), false) => quote_spanned! {span=>
             {
                 let __failfast_fallback: fn(#krate::Error<#error>) -> #ty = #path;
                 __failfast_fallback
             }
         },
-        Some(ty) if !mentions_impl_trait(ty) => quote_spanned! {span=>
-            #krate::__private::async_fallback::<#error, _, #ty>(#path)
+        (Some(ty), true) => quote_spanned! {span=>
+            |__failfast_error: #krate::Error<#error>| async move {
+                let __failfast_answer: #ty = #path(__failfast_error).await;
+                __failfast_answer
+            }
         },
-        _ => quote_spanned!(span=> #path),
+        (None, false) => quote_spanned!(span=> #path),
+        (None, true) => quote_spanned!(span=> |__failfast_error| #path(__failfast_error)),
     }
 }

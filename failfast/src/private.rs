@@ -163,16 +163,6 @@ where
     }
 }
 
-/// Pins down an async fallback's types where the user named it, so that a wrong signature is
-/// reported there.
-#[inline(always)]
-pub fn async_fallback<E, BF, R>(fallback: fn(Error<E>) -> BF) -> fn(Error<E>) -> BF
-where
-    BF: Future<Output = R>,
-{
-    fallback
-}
-
 fn remember(counted: &Cell<bool>, counts: bool) -> bool {
     counted.set(counts);
     counts

@@ -1,0 +1,10 @@
+use failfast::failfast;
+
+#[failfast("inventory", 60, threshold = 2, threshold = 3)]
+fn stock() -> anyhow::Result<u32> {
+    Ok(1)
+}
+
+fn main() {
+    let _ = stock();
+}

@@ -1,0 +1,6 @@
+use failfast::failfast;
+
+#[failfast("inventory", 60)]
+struct Stock;
+
+fn main() {}
