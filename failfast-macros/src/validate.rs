@@ -129,6 +129,22 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
         }
     };
 
+    let fallible = output_type(function).is_some_and(is_result);
+    if !fallible {
+        let choosers = [
+            args.exceptions.as_ref().map(|o| &o.key),
+            args.when.as_ref().map(|o| &o.key),
+        ];
+        for key in choosers.into_iter().flatten() {
+            errors.at(
+                key,
+                format!(
+                    "`{key}` chooses which errors count, but this function does not return a \
+                     `Result`: it fails only by panicking"
+                ),
+            );
+        }
+    }
     let counts = match (args.exceptions, args.when) {
         (Some(_), Some(when)) => {
             errors.at(
