@@ -202,6 +202,13 @@ impl Circuit {
     /// ended to half-open. Otherwise returns when to retry.
     pub(crate) fn admit(self: &Arc<Self>, settings: &TransitionSettings) -> Result<Admission, u64> {
         let now = self.clock.now();
+        if self.word.load(Acquire) & PHASE_MASK == OPEN {
+            // Still open: refuse without the lock, as a clock without alarms asks on every call.
+            let until = self.until.load(Relaxed);
+            if now < until {
+                return Err(until);
+            }
+        }
         let mut inner = lock(&self.inner);
         match inner.phase {
             Phase::Closed => return Ok(Admission::Closed(inner.generation)),

@@ -27,7 +27,24 @@
 //! assert_eq!(breaker.stats().rejected, 2);
 //! ```
 //!
+//! The [`failfast`](macro@failfast) attribute does the same for a whole function, the way the
+//! Python decorator does:
+//!
+//! ```
+//! use failfast::failfast;
+//!
+//! #[failfast("sales_api", 60)]
+//! fn get_invoices() -> anyhow::Result<Vec<String>> {
+//!     anyhow::bail!("took more than 3 s")
+//! }
+//!
+//! assert!(get_invoices().is_err()); // ran, failed, and opened the circuit
+//! let refused = get_invoices().unwrap_err();
+//! assert!(refused.downcast_ref::<failfast::Open>().is_some()); // did not run
+//! ```
+//!
 //! # What is in the box
+//! - The [`failfast`](macro@failfast) attribute macro, for sync and async functions.
 //! - Guarded calls: [`Breaker::call`], [`Breaker::call_if`] (only some errors count), async
 //!   [`Breaker::run`] and [`Breaker::run_if`] (cancel-safe), and the two-step
 //!   [`Breaker::try_acquire`] / [`Permit`].
