@@ -228,17 +228,72 @@ fn bad_settings_are_config_errors_that_name_the_setting() {
 /// One step of a property test.
 #[derive(Debug, Clone)]
 enum Step {
-    Success,
-    Failure,
+    /// A call; a slow one takes `SLOW_CALL` seconds.
+    Call {
+        failure: bool,
+        slow: bool,
+    },
     Wait(u64),
 }
+
+/// How long a slow call takes, and the threshold it is over.
+const SLOW_CALL: u64 = 3;
+const SLOW_THRESHOLD: u64 = 2;
 
 /// The policy a model breaker runs.
 #[derive(Debug, Clone, Copy)]
 enum ModelPolicy {
     Consecutive(u32),
-    /// Rate, window size, min calls.
-    Rate(f64, usize, usize),
+    Rate {
+        failure_rate: Option<f64>,
+        slow_rate: Option<f64>,
+        window: ModelWindow,
+        min_calls: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ModelWindow {
+    Calls(usize),
+    /// A whole number of tens of seconds: ten buckets of whole seconds.
+    Secs(u64),
+}
+
+impl ModelPolicy {
+    fn trip_policy(self) -> TripPolicy {
+        match self {
+            ModelPolicy::Consecutive(n) => TripPolicy::consecutive_failures(n),
+            ModelPolicy::Rate {
+                failure_rate,
+                slow_rate,
+                window,
+                min_calls,
+            } => {
+                let window = match window {
+                    ModelWindow::Calls(size) => Window::LastCalls(size as u32),
+                    ModelWindow::Secs(secs) => Window::Time(Duration::from_secs(secs)),
+                };
+                let threshold = Duration::from_secs(SLOW_THRESHOLD);
+                let policy = match (failure_rate, slow_rate) {
+                    (Some(rate), Some(slow)) => {
+                        TripPolicy::failure_rate(rate, window).slow_calls(threshold, slow)
+                    }
+                    (Some(rate), None) => TripPolicy::failure_rate(rate, window),
+                    (None, Some(slow)) => TripPolicy::slow_call_rate(threshold, slow, window),
+                    (None, None) => unreachable!("a rate policy watches one rate or both"),
+                };
+                policy.min_calls(min_calls as u32)
+            }
+        }
+    }
+}
+
+/// A call's outcome as the model remembers it.
+#[derive(Debug, Clone, Copy)]
+struct Outcome {
+    ended: u64,
+    failure: bool,
+    slow: bool,
 }
 
 /// The breaker as a few lines of obviously right code, on whole seconds.
@@ -250,38 +305,37 @@ struct Model {
     now: u64,
     phase: ModelPhase,
     opens: u32,
+    slow_calls: u64,
 }
 
 enum ModelPhase {
-    Closed(Vec<bool>),
+    Closed(Vec<Outcome>),
     Open(u64),
     HalfOpen(u32),
 }
 
 impl Model {
     /// Makes a call; returns whether it was refused.
-    fn call(&mut self, failure: bool) -> bool {
+    fn call(&mut self, failure: bool, slow: bool) -> bool {
         if let ModelPhase::Open(until) = self.phase {
             if self.now < until {
                 return true;
             }
             self.phase = ModelPhase::HalfOpen(0);
         }
+        if slow {
+            self.now += SLOW_CALL;
+            self.slow_calls += 1;
+        }
+        let now = self.now;
         match &mut self.phase {
             ModelPhase::Closed(history) => {
-                history.push(failure);
-                let trip = match self.policy {
-                    ModelPolicy::Consecutive(n) => {
-                        history.len() >= n as usize
-                            && history[history.len() - n as usize..].iter().all(|&f| f)
-                    }
-                    ModelPolicy::Rate(rate, size, min) => {
-                        let window = &history[history.len().saturating_sub(size)..];
-                        let failures = window.iter().filter(|&&f| f).count();
-                        window.len() >= min && failures as f64 / window.len() as f64 >= rate
-                    }
-                };
-                if trip {
+                history.push(Outcome {
+                    ended: now,
+                    failure,
+                    slow,
+                });
+                if Self::trips(self.policy, history, now) {
                     self.open();
                 }
             }
@@ -296,6 +350,41 @@ impl Model {
             ModelPhase::Open(_) => unreachable!(),
         }
         false
+    }
+
+    fn trips(policy: ModelPolicy, history: &[Outcome], now: u64) -> bool {
+        match policy {
+            ModelPolicy::Consecutive(n) => {
+                let n = n as usize;
+                history.len() >= n && history[history.len() - n..].iter().all(|o| o.failure)
+            }
+            ModelPolicy::Rate {
+                failure_rate,
+                slow_rate,
+                window,
+                min_calls,
+            } => {
+                let counted: Vec<&Outcome> = match window {
+                    ModelWindow::Calls(size) => history[history.len().saturating_sub(size)..]
+                        .iter()
+                        .collect(),
+                    ModelWindow::Secs(secs) => {
+                        let bucket = secs / 10;
+                        history
+                            .iter()
+                            .filter(|o| o.ended / bucket + 10 > now / bucket)
+                            .collect()
+                    }
+                };
+                let calls = counted.len() as f64;
+                let share = |pick: fn(&Outcome) -> bool| {
+                    counted.iter().filter(|o| pick(o)).count() as f64 / calls
+                };
+                counted.len() >= min_calls
+                    && (failure_rate.is_some_and(|rate| share(|o| o.failure) >= rate)
+                        || slow_rate.is_some_and(|rate| share(|o| o.slow) >= rate))
+            }
+        }
     }
 
     fn open(&mut self) {
@@ -315,18 +404,40 @@ impl Model {
 
 fn steps() -> impl Strategy<Value = Vec<Step>> {
     let step = prop_oneof![
-        3 => Just(Step::Success),
-        3 => Just(Step::Failure),
+        6 => (any::<bool>(), prop::bool::weighted(0.25))
+            .prop_map(|(failure, slow)| Step::Call { failure, slow }),
         2 => (0u64..6).prop_map(Step::Wait),
     ];
-    prop::collection::vec(step, 1..120)
+    prop::collection::vec(step, 1..150)
+}
+
+fn rate() -> impl Strategy<Value = f64> {
+    (1u32..=4).prop_map(|quarters| f64::from(quarters) / 4.0)
 }
 
 fn policies() -> impl Strategy<Value = ModelPolicy> {
+    let window = prop_oneof![
+        (1usize..8).prop_map(ModelWindow::Calls),
+        (1u64..4).prop_map(|tens| ModelWindow::Secs(tens * 10)),
+    ];
+    let rates = prop_oneof![
+        rate().prop_map(|r| (Some(r), None)),
+        rate().prop_map(|r| (None, Some(r))),
+        (rate(), rate()).prop_map(|(f, s)| (Some(f), Some(s))),
+    ];
     prop_oneof![
         (1u32..5).prop_map(ModelPolicy::Consecutive),
-        (1usize..8, 1usize..8, 1u32..=4).prop_map(|(size, min, quarter)| {
-            ModelPolicy::Rate(f64::from(quarter) / 4.0, size, min.min(size))
+        (rates, window, 1usize..8).prop_map(|((failure_rate, slow_rate), window, min)| {
+            let min_calls = match window {
+                ModelWindow::Calls(size) => min.min(size),
+                ModelWindow::Secs(_) => min,
+            };
+            ModelPolicy::Rate {
+                failure_rate,
+                slow_rate,
+                window,
+                min_calls,
+            }
         }),
     ]
 }
@@ -341,15 +452,9 @@ proptest! {
         steps in steps(),
     ) {
         let max = initial << growth;
-        let trip = match policy {
-            ModelPolicy::Consecutive(n) => TripPolicy::consecutive_failures(n),
-            ModelPolicy::Rate(rate, size, min) => {
-                TripPolicy::failure_rate(rate, Window::LastCalls(size as u32)).min_calls(min as u32)
-            }
-        };
         let (builder, clock) = manual("model");
         let breaker = builder
-            .trip(trip)
+            .trip(policy.trip_policy())
             .backoff(Backoff::exponential(Duration::from_secs(initial), Duration::from_secs(max)))
             .successes_to_close(successes_to_close)
             .build()
@@ -362,6 +467,7 @@ proptest! {
             now: 0,
             phase: ModelPhase::Closed(Vec::new()),
             opens: 0,
+            slow_calls: 0,
         };
         for step in steps {
             match step {
@@ -369,15 +475,22 @@ proptest! {
                     clock.advance(Duration::from_secs(secs));
                     model.now += secs;
                 }
-                Step::Success | Step::Failure => {
-                    let failure = matches!(step, Step::Failure);
+                Step::Call { failure, slow } => {
                     let refused = breaker
-                        .call(|| if failure { fail() } else { ok() })
+                        .call(|| {
+                            if slow {
+                                clock.advance(Duration::from_secs(SLOW_CALL));
+                            }
+                            if failure { fail() } else { ok() }
+                        })
                         .is_err_and(|e| e.is_open());
-                    prop_assert_eq!(refused, model.call(failure), "after {:?}", step);
+                    prop_assert_eq!(refused, model.call(failure, slow), "after {:?}", step);
                 }
             }
             prop_assert_eq!(breaker.state().phase(), model.phase());
+        }
+        if let ModelPolicy::Rate { slow_rate: Some(_), .. } = policy {
+            prop_assert_eq!(breaker.stats().slow, model.slow_calls);
         }
         prop_assert!(refuses(&breaker) == (model.phase() == Phase::Open));
     }
