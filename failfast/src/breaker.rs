@@ -11,6 +11,7 @@ use crate::builder::Builder;
 use crate::circuit::{Admission, Circuit, Fast, ProbeOutcome, TransitionSettings};
 use crate::error::{Error, Open};
 use crate::event::{Listener, Listeners};
+use crate::name::Name;
 use crate::permit::{FailOnUnwind, Permit, Ticket, TicketKind, Verdict};
 use crate::policy::{Outcome, Tripper};
 use crate::run::Run;
@@ -49,7 +50,7 @@ pub struct Breaker {
 
 /// Everything clones of a breaker share.
 pub(crate) struct Shared {
-    pub(crate) name: &'static str,
+    pub(crate) name: Name,
     pub(crate) enabled: AtomicBool,
     pub(crate) circuit: Arc<Circuit>,
     pub(crate) tripper: Tripper,
@@ -398,7 +399,7 @@ impl Breaker {
     #[cold]
     #[inline(never)]
     fn notify(&self, verdict: Verdict) {
-        let name = self.shared.name;
+        let name = *self.shared.name;
         self.shared
             .listeners
             .each(|l: &dyn Listener| match verdict {
@@ -429,7 +430,7 @@ impl Breaker {
     /// assert_eq!(Breaker::new("geo", Duration::from_secs(1)).name(), "geo");
     /// ```
     pub fn name(&self) -> &'static str {
-        self.shared.name
+        *self.shared.name
     }
 
     /// Where the circuit stands now.

@@ -13,7 +13,7 @@ use crate::clock::{Clock, ClockHandle};
 use crate::error::{ConfigError, Open};
 use crate::event::{FnListener, Listener, Listeners, Transition};
 use crate::half_open::HalfOpenSettings;
-use crate::name::intern;
+use crate::name::{Name, intern};
 use crate::policy::{TripPolicy, Tripper};
 use crate::stats::Counters;
 use crate::store::Store;
@@ -51,7 +51,7 @@ const DEFAULT_OPEN_FOR: Duration = Duration::from_secs(60);
 /// # Ok::<(), failfast::ConfigError>(())
 /// ```
 pub struct Builder {
-    name: &'static str,
+    name: Name,
     policy: TripPolicy,
     backoff: Backoff,
     half_open: HalfOpenSettings,
@@ -368,9 +368,9 @@ impl Builder {
             enabled,
             store,
         } = self;
-        let create = || Circuit::new(name, clock.clone());
+        let create = || Circuit::new(*name, clock.clone());
         let circuit = match &store {
-            Some(store) => store.circuit(name, &create),
+            Some(store) => store.circuit(*name, &create),
             None => create(),
         };
         Breaker::from_shared(Shared {

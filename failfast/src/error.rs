@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::clock::ClockHandle;
+use crate::name::Name;
 
 /// The result of a guarded call that did not succeed: the circuit refused it, or it ran and
 /// returned its own error.
@@ -131,27 +132,26 @@ impl<E> From<Open> for Error<E> {
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Open {
-    name: &'static str,
-    retry: Retry,
+    name: Name,
+    /// When a call may be retried, in the terms of the circuit's clock: with [`RETRY_AFTER`]
+    /// set, nanoseconds after the refusal, as read from a clock of the caller's; otherwise the
+    /// reading of the system clock to wait for, and `retry_in` is worked out when asked. Two
+    /// words in all, so that a `Result` holding an `Open` stays small.
+    retry: u64,
 }
 
-/// When a refused call may be retried, in the terms of the circuit's clock.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Retry {
-    /// At this reading of the system clock: `retry_in` is worked out when asked.
-    At(u64),
-    /// After this many nanoseconds from the refusal, on a clock of the caller's.
-    After(u64),
-}
+const RETRY_AFTER: u64 = 1 << 63;
 
 impl Open {
     /// A refusal until `retry_at` on `clock`. The system clock needs no reading now; another
     /// clock is read once, so that the refusal need not hold on to it.
     #[inline(always)]
-    pub(crate) fn new(name: &'static str, retry_at: u64, clock: &ClockHandle) -> Self {
+    pub(crate) fn new(name: Name, retry_at: u64, clock: &ClockHandle) -> Self {
         let retry = match clock {
-            ClockHandle::System => Retry::At(retry_at),
-            ClockHandle::Custom(_) => Retry::After(retry_at.saturating_sub(clock.now())),
+            ClockHandle::System => retry_at & !RETRY_AFTER,
+            ClockHandle::Custom(_) => {
+                RETRY_AFTER | (retry_at.saturating_sub(clock.now()) & !RETRY_AFTER)
+            }
         };
         Open { name, retry }
     }
@@ -184,9 +184,10 @@ impl Open {
     /// assert!(open.retry_in() > Duration::from_secs(50));
     /// ```
     pub fn retry_in(&self) -> Duration {
-        Duration::from_nanos(match self.retry {
-            Retry::At(at) => at.saturating_sub(ClockHandle::System.now()),
-            Retry::After(after) => after,
+        Duration::from_nanos(if self.retry & RETRY_AFTER == 0 {
+            self.retry.saturating_sub(ClockHandle::System.now())
+        } else {
+            self.retry & !RETRY_AFTER
         })
     }
 }
@@ -262,5 +263,16 @@ impl ConfigError {
     /// ```
     pub fn allowed(&self) -> &'static str {
         self.allowed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejection_is_two_words_and_a_result_holding_one_no_more() {
+        assert_eq!(std::mem::size_of::<Open>(), 16);
+        assert_eq!(std::mem::size_of::<Result<u64, Open>>(), 16);
     }
 }

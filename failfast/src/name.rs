@@ -1,31 +1,31 @@
 //! Circuit names, kept for the life of the process so that a rejection can carry its circuit's
-//! name without counting a reference on the hot path.
+//! name without counting a reference on the hot path, in a pointer of one word.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-/// Returns `name` with a `'static` lifetime. An owned name is stored once per distinct name, so
-/// a process that builds breakers from a bounded set of names keeps a bounded set of strings.
-pub(crate) fn intern(name: Cow<'static, str>) -> &'static str {
-    match name {
-        Cow::Borrowed(name) => name,
-        Cow::Owned(name) => {
-            static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-            let mut names = NAMES
-                .get_or_init(Default::default)
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            match names.get(name.as_str()) {
-                Some(&interned) => interned,
-                None => {
-                    let interned: &'static str = Box::leak(name.into_boxed_str());
-                    names.insert(interned);
-                    interned
-                }
-            }
-        }
+/// An interned name: a thin pointer to the name, which lives as long as the process.
+pub(crate) type Name = &'static &'static str;
+
+/// Returns `name` for the life of the process. Each distinct name is stored once, so a process
+/// that builds breakers from a bounded set of names keeps a bounded set of strings.
+pub(crate) fn intern(name: Cow<'static, str>) -> Name {
+    static NAMES: OnceLock<Mutex<HashMap<&'static str, Name>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(&interned) = names.get(name.as_ref()) {
+        return interned;
     }
+    let text: &'static str = match name {
+        Cow::Borrowed(name) => name,
+        Cow::Owned(name) => Box::leak(name.into_boxed_str()),
+    };
+    let interned: Name = Box::leak(Box::new(text));
+    names.insert(text, interned);
+    interned
 }
 
 #[cfg(test)]
@@ -37,6 +37,7 @@ mod tests {
         let a = intern(Cow::Owned(String::from("orders")));
         let b = intern(Cow::Owned(String::from("orders")));
         assert!(std::ptr::eq(a, b));
-        assert_eq!(intern(Cow::Borrowed("orders")), a);
+        assert!(std::ptr::eq(intern(Cow::Borrowed("orders")), a));
+        assert_eq!(*a, "orders");
     }
 }

@@ -38,9 +38,9 @@ pub struct Permit<'a> {
 /// in registers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ticket {
-    generation: u32,
-    /// A probe's id, or one of the markers below.
-    slot: u32,
+    /// The generation (high half) and a probe's id or one of the markers below (low half), in
+    /// one word: built and read whole, never half by half, which the processor would stall on.
+    tag: u64,
     /// When the call started, for timed policies; zero otherwise.
     started: u64,
 }
@@ -63,34 +63,30 @@ const BYPASS: u32 = u32::MAX - 1;
 const SPENT: u32 = u32::MAX - 2;
 
 impl Ticket {
-    pub(crate) const BYPASS: Ticket = Ticket {
-        generation: 0,
-        slot: BYPASS,
-        started: 0,
-    };
+    pub(crate) const BYPASS: Ticket = Ticket::new(0, BYPASS, 0);
+
+    #[inline(always)]
+    const fn new(generation: u32, slot: u32, started: u64) -> Self {
+        Ticket {
+            tag: ((generation as u64) << 32) | slot as u64,
+            started,
+        }
+    }
 
     #[inline(always)]
     pub(crate) fn closed(generation: u32, started: u64) -> Self {
-        Ticket {
-            generation,
-            slot: CLOSED,
-            started,
-        }
+        Ticket::new(generation, CLOSED, started)
     }
 
     /// A probe permit; `id` is below [`MAX_PROBE_ID`](crate::half_open::MAX_PROBE_ID).
     pub(crate) fn probe(generation: u32, id: u32, started: u64) -> Self {
         debug_assert!(id < crate::half_open::MAX_PROBE_ID);
-        Ticket {
-            generation,
-            slot: id,
-            started,
-        }
+        Ticket::new(generation, id, started)
     }
 
     #[inline(always)]
     pub(crate) fn kind(&self) -> TicketKind {
-        match self.slot {
+        match self.tag as u32 {
             CLOSED => TicketKind::Closed,
             BYPASS => TicketKind::Bypass,
             SPENT => TicketKind::Spent,
@@ -100,7 +96,7 @@ impl Ticket {
 
     #[inline(always)]
     pub(crate) fn generation(&self) -> u32 {
-        self.generation
+        (self.tag >> 32) as u32
     }
 
     #[inline(always)]
@@ -111,7 +107,7 @@ impl Ticket {
     #[inline(always)]
     fn spend(&mut self) -> Ticket {
         let ticket = *self;
-        self.slot = SPENT;
+        *self = Ticket::new(self.generation(), SPENT, self.started);
         ticket
     }
 }

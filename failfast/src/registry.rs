@@ -100,7 +100,7 @@ impl Registry {
     /// assert_eq!(breaker.name(), "auth");
     /// ```
     pub fn get_or_create(&self, name: impl Into<Cow<'static, str>>, open_for: Duration) -> Breaker {
-        self.get_or_create_with(intern(name.into()), |builder| builder.open_for(open_for))
+        self.get_or_create_with(*intern(name.into()), |builder| builder.open_for(open_for))
     }
 
     /// The breaker named `name`; if there is none yet, `configure` sets up a builder that starts
@@ -122,7 +122,7 @@ impl Registry {
         name: impl Into<Cow<'static, str>>,
         configure: impl FnOnce(Builder) -> Builder,
     ) -> Result<Breaker, ConfigError> {
-        let name = intern(name.into());
+        let name = *intern(name.into());
         if let Some(breaker) = self.get(name) {
             return Ok(breaker);
         }
