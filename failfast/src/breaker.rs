@@ -430,7 +430,7 @@ impl Breaker {
     /// assert_eq!(Breaker::new("geo", Duration::from_secs(1)).name(), "geo");
     /// ```
     pub fn name(&self) -> &'static str {
-        *self.shared.name
+        self.shared.name
     }
 
     /// Where the circuit stands now.

@@ -41,17 +41,23 @@ pub struct Stats {
 /// One thread's counters. Only its own thread writes them, so a plain load and store count
 /// exactly, at the cost of an ordinary increment; other threads only read them.
 ///
-/// Padded to 128 bytes so that two threads' counters never share a cache line. Padded by size,
-/// not by alignment: an over-aligned value would make every function that might create one
-/// realign its stack frame, the hot path included.
+/// Aligned to 128 bytes so that two threads' counters never share a cache line (nor the pair of
+/// lines some processors fetch together), and boxed, made by a cold function: an over-aligned
+/// value created in place would make the hot path realign its stack frame.
 #[derive(Debug, Default)]
+#[repr(align(128))]
 struct Cell {
     successes: AtomicU64,
     failures: AtomicU64,
     ignored: AtomicU64,
     slow: AtomicU64,
     rejected: AtomicU64,
-    _padding: [u64; 11],
+}
+
+#[cold]
+#[inline(never)]
+fn new_cell() -> Box<Cell> {
+    Box::default()
 }
 
 /// Which counter to bump.
@@ -67,13 +73,13 @@ pub(crate) enum Counter {
 /// The per-thread cells of one breaker.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    cells: ThreadLocal<Cell>,
+    cells: ThreadLocal<Box<Cell>>,
 }
 
 impl Counters {
     #[inline(always)]
     pub(crate) fn bump(&self, counter: Counter) {
-        let cell = self.cells.get_or_default();
+        let cell = self.cells.get_or(new_cell);
         let slot = match counter {
             Counter::Success => &cell.successes,
             Counter::Failure => &cell.failures,
