@@ -368,9 +368,9 @@ impl Builder {
             enabled,
             store,
         } = self;
-        let create = || Circuit::new(*name, clock.clone());
+        let create = || Circuit::new(name, clock.clone());
         let circuit = match &store {
-            Some(store) => store.circuit(*name, &create),
+            Some(store) => store.circuit(name, &create),
             None => create(),
         };
         Breaker::from_shared(Shared {

@@ -100,7 +100,7 @@ impl Registry {
     /// assert_eq!(breaker.name(), "auth");
     /// ```
     pub fn get_or_create(&self, name: impl Into<Cow<'static, str>>, open_for: Duration) -> Breaker {
-        self.get_or_create_with(*intern(name.into()), |builder| builder.open_for(open_for))
+        self.get_or_create_with(intern(name.into()), |builder| builder.open_for(open_for))
     }
 
     /// The breaker named `name`; if there is none yet, `configure` sets up a builder that starts
