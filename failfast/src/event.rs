@@ -84,7 +84,9 @@ pub enum Reason {
 ///
 /// Listeners run on the thread that caused the event, after the breaker has released its locks:
 /// a listener may call back into the breaker. Transitions reach every listener of every breaker
-/// sharing the circuit, one at a time and in the order they happened.
+/// sharing the circuit, one at a time and in the order they happened. The end of an open period
+/// on the system clock is noticed by the `failfast-timer` thread, which then delivers the
+/// transition to half-open: keep listeners quick, and hand slow work to another thread.
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};

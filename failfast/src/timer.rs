@@ -86,7 +86,9 @@ fn run(timer: &Timer) -> ! {
                     continue;
                 };
                 drop(queue);
-                due.alarm.ring();
+                // A listener that panics on the transition must not take the timer down with
+                // it: every open circuit on the system clock depends on this thread.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| due.alarm.ring()));
                 queue = timer.queue.lock().unwrap_or_else(|p| p.into_inner());
             }
             Some(Reverse(first)) => {

@@ -152,3 +152,32 @@ fn system_clock_ends_the_open_period_by_itself() {
     assert_eq!(breaker.state(), State::HalfOpen);
     assert_eq!(breaker.call(ok).unwrap(), 1);
 }
+
+#[test]
+fn a_listener_panicking_on_the_timer_thread_does_not_stop_the_timer() {
+    // Real time again, bounded: the first breaker's listener panics when its open period ends;
+    // the second breaker's open period must still end.
+    let panicky = Breaker::builder("timer_panicky")
+        .open_for(Duration::from_millis(5))
+        .on_transition(|t| {
+            if t.to == Phase::HalfOpen {
+                panic!("listener bug on the timer thread");
+            }
+        })
+        .build()
+        .unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let healthy = Breaker::builder("timer_healthy")
+        .open_for(Duration::from_millis(30))
+        .on_transition(move |t| {
+            let _ = sender.send(t.to);
+        })
+        .build()
+        .unwrap();
+    let _ = panicky.call(fail);
+    let _ = healthy.call(fail);
+    let wait = Duration::from_secs(10);
+    assert_eq!(receiver.recv_timeout(wait).unwrap(), Phase::Open);
+    assert_eq!(receiver.recv_timeout(wait).unwrap(), Phase::HalfOpen);
+    assert_eq!(panicky.state(), State::HalfOpen);
+}
