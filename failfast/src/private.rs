@@ -53,11 +53,7 @@ where
     if !enabled {
         return body();
     }
-    match breaker.call_if(counts, body) {
-        Ok(value) => Ok(value),
-        Err(Error::Inner(error)) => Err(error),
-        Err(Error::Open(open)) => Err(E::from(open)),
-    }
+    rejection_into_error(breaker.call_if(counts, body))
 }
 
 /// A guarded sync call with a fallback for rejections and counted failures.
@@ -78,7 +74,7 @@ where
     }
     let counted = Cell::new(false);
     let result = breaker.call_if(|e| remember(&counted, counts(e)), body);
-    fall_back(result, counted.get(), fallback)
+    answer_or_fall_back(result, counted.get()).unwrap_or_else(fallback)
 }
 
 /// A guarded sync call to a function that cannot fail but by panicking: the fallback answers
@@ -112,11 +108,7 @@ where
     if !enabled {
         return body.await;
     }
-    match breaker.run_if(counts, body).await {
-        Ok(value) => Ok(value),
-        Err(Error::Inner(error)) => Err(error),
-        Err(Error::Open(open)) => Err(E::from(open)),
-    }
+    rejection_into_error(breaker.run_if(counts, body).await)
 }
 
 /// A guarded future with an async fallback for rejections and counted failures.
@@ -140,9 +132,8 @@ where
     let result = breaker
         .run_if(|e: &E| remember(&counted, counts(e)), body)
         .await;
-    match result {
-        Ok(value) => Ok(value),
-        Err(Error::Inner(error)) if !counted.get() => Err(error),
+    match answer_or_fall_back(result, counted.get()) {
+        Ok(answer) => answer,
         Err(error) => fallback(error).await,
     }
 }
@@ -168,14 +159,26 @@ fn remember(counted: &Cell<bool>, counts: bool) -> bool {
     counts
 }
 
-fn fall_back<T, E>(
-    result: Result<T, Error<E>>,
-    counted: bool,
-    fallback: fn(Error<E>) -> Result<T, E>,
-) -> Result<T, E> {
+/// The function's own answer: the rejection becomes its error type.
+#[inline(always)]
+fn rejection_into_error<T, E: From<Open>>(result: Result<T, Error<E>>) -> Result<T, E> {
     match result {
         Ok(value) => Ok(value),
-        Err(Error::Inner(error)) if !counted => Err(error),
-        Err(error) => fallback(error),
+        Err(Error::Inner(error)) => Err(error),
+        Err(Error::Open(open)) => Err(E::from(open)),
+    }
+}
+
+/// The function's own answer, or, for a rejection or a counted failure, what the fallback must
+/// answer instead. Errors that did not count are answered as they are.
+#[inline(always)]
+fn answer_or_fall_back<T, E>(
+    result: Result<T, Error<E>>,
+    counted: bool,
+) -> Result<Result<T, E>, Error<E>> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(Error::Inner(error)) if !counted => Ok(Err(error)),
+        Err(error) => Err(error),
     }
 }
