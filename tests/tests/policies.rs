@@ -83,22 +83,22 @@ fn failure_rate_over_time_counts_only_the_window() {
 
 #[test]
 fn time_window_edge_is_exact() {
-    let (builder, clock) = manual("rate_edge");
-    let policy = TripPolicy::failure_rate(1.0, Window::Time(10 * SEC)).min_calls(2);
-    let breaker = builder.trip(policy).build().unwrap();
-    let _ = breaker.call(fail);
-    clock.advance(Duration::from_millis(9_999));
-    let _ = breaker.call(fail);
-    assert!(breaker.state().is_open(), "both failures are in the window");
-
-    let (builder, clock) = manual("rate_edge_out");
-    let policy = TripPolicy::failure_rate(1.0, Window::Time(10 * SEC)).min_calls(2);
-    let breaker = builder.trip(policy).build().unwrap();
-    let _ = breaker.call(fail);
-    clock.advance(10 * SEC);
-    let _ = breaker.call(fail);
+    // Two failures `apart`, with a rate of 1.0 over a 10 s window of 1 s buckets.
+    let opens_after_two_failures = |name, apart| {
+        let (builder, clock) = manual(name);
+        let policy = TripPolicy::failure_rate(1.0, Window::Time(10 * SEC)).min_calls(2);
+        let breaker = builder.trip(policy).build().unwrap();
+        let _ = breaker.call(fail);
+        clock.advance(apart);
+        let _ = breaker.call(fail);
+        breaker.state().is_open()
+    };
     assert!(
-        breaker.state().is_closed(),
+        opens_after_two_failures("rate_edge", Duration::from_millis(9_999)),
+        "both failures are in the window"
+    );
+    assert!(
+        !opens_after_two_failures("rate_edge_out", 10 * SEC),
         "the first failure has left the window"
     );
 }

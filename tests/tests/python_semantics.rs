@@ -133,30 +133,39 @@ fn zero_open_for_makes_the_next_call_a_probe() {
     assert!(breaker.state().is_closed());
 }
 
-#[test]
-fn system_clock_ends_the_open_period_by_itself() {
-    // The only test on real time: the system clock's alarm thread must end an open period
-    // with nobody calling. It waits for the transition, bounded, and never sleeps blindly.
+/// A breaker on the system clock that reports each phase it enters, for the two tests that
+/// need real time: the alarm thread must end open periods with nobody calling.
+fn watched(name: &'static str, open_for: Duration) -> (Breaker, std::sync::mpsc::Receiver<Phase>) {
     let (sender, receiver) = std::sync::mpsc::channel();
-    let breaker = Breaker::builder("real_time")
-        .open_for(Duration::from_millis(20))
+    let breaker = Breaker::builder(name)
+        .open_for(open_for)
         .on_transition(move |t| {
             let _ = sender.send(t.to);
         })
         .build()
         .unwrap();
+    (breaker, receiver)
+}
+
+/// The next phase `watched` reports: waited for, bounded, never slept for blindly.
+fn next_phase(phases: &std::sync::mpsc::Receiver<Phase>) -> Phase {
+    phases.recv_timeout(Duration::from_secs(10)).unwrap()
+}
+
+#[test]
+fn system_clock_ends_the_open_period_by_itself() {
+    let (breaker, phases) = watched("real_time", Duration::from_millis(20));
     let _ = breaker.call(fail);
-    let wait = Duration::from_secs(10);
-    assert_eq!(receiver.recv_timeout(wait).unwrap(), Phase::Open);
-    assert_eq!(receiver.recv_timeout(wait).unwrap(), Phase::HalfOpen);
+    assert_eq!(next_phase(&phases), Phase::Open);
+    assert_eq!(next_phase(&phases), Phase::HalfOpen);
     assert_eq!(breaker.state(), State::HalfOpen);
     assert_eq!(breaker.call(ok).unwrap(), 1);
 }
 
 #[test]
 fn a_listener_panicking_on_the_timer_thread_does_not_stop_the_timer() {
-    // Real time again, bounded: the first breaker's listener panics when its open period ends;
-    // the second breaker's open period must still end.
+    // The first breaker's listener panics when its open period ends; the second breaker's open
+    // period must still end.
     let panicky = Breaker::builder("timer_panicky")
         .open_for(Duration::from_millis(5))
         .on_transition(|t| {
@@ -166,18 +175,10 @@ fn a_listener_panicking_on_the_timer_thread_does_not_stop_the_timer() {
         })
         .build()
         .unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let healthy = Breaker::builder("timer_healthy")
-        .open_for(Duration::from_millis(30))
-        .on_transition(move |t| {
-            let _ = sender.send(t.to);
-        })
-        .build()
-        .unwrap();
+    let (healthy, phases) = watched("timer_healthy", Duration::from_millis(30));
     let _ = panicky.call(fail);
     let _ = healthy.call(fail);
-    let wait = Duration::from_secs(10);
-    assert_eq!(receiver.recv_timeout(wait).unwrap(), Phase::Open);
-    assert_eq!(receiver.recv_timeout(wait).unwrap(), Phase::HalfOpen);
+    assert_eq!(next_phase(&phases), Phase::Open);
+    assert_eq!(next_phase(&phases), Phase::HalfOpen);
     assert_eq!(panicky.state(), State::HalfOpen);
 }
