@@ -10,9 +10,10 @@ use std::time::Duration;
 use crate::builder::Builder;
 use crate::circuit::{Admission, Circuit, Fast, ProbeOutcome, TransitionSettings};
 use crate::error::{Error, Open};
-use crate::event::{Listener, Listeners};
+use crate::event::{Listener, Listeners, resume_unless_unwinding};
 use crate::name::Name;
-use crate::permit::{FailOnUnwind, Permit, Ticket, TicketKind, Verdict};
+use crate::nested::{self, Probing};
+use crate::permit::{FailOnUnwind, Permit, ReleaseOnUnwind, Ticket, TicketKind, Verdict};
 use crate::policy::{Outcome, Tripper};
 use crate::run::Run;
 use crate::state::State;
@@ -124,6 +125,13 @@ impl Breaker {
     /// returns `true` for it. Other errors are returned as [`Error::Inner`] and count as neither
     /// success nor failure, like the `exceptions=` list of the Python decorator.
     ///
+    /// A panic in `call` or in `counts` counts as a failure and keeps unwinding.
+    ///
+    /// A call made through the same circuit inside a half-open probe, on the probe's thread (a
+    /// guarded function calling another on the same circuit, or itself), runs as part of the
+    /// probe: it takes no permit of its own and is not counted, and the probe's outcome is the
+    /// one that counts. So nesting never turns a refusal into the probe's failure.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use failfast::Breaker;
@@ -145,39 +153,39 @@ impl Breaker {
         F: FnOnce() -> Result<T, E>,
     {
         let ticket = self.admit()?;
+        if ticket.is_probe() {
+            return self.call_probe(ticket, counts, call);
+        }
         let guard = FailOnUnwind {
             breaker: self,
             ticket,
         };
         let result = call();
+        let verdict = Verdict::of(&result, counts);
         std::mem::forget(guard);
-        self.settle(ticket, result, counts)
+        self.record(ticket, verdict);
+        result.map_err(Error::Inner)
     }
 
-    /// Records `result` as the outcome of the call of `ticket`: a success, or an error that
-    /// counts if `counts` says so.
-    #[inline(always)]
-    pub(crate) fn settle<T, E>(
-        &self,
-        ticket: Ticket,
-        result: Result<T, E>,
-        counts: impl FnOnce(&E) -> bool,
-    ) -> Result<T, Error<E>> {
-        match result {
-            Ok(value) => {
-                self.record(ticket, Verdict::Success);
-                Ok(value)
-            }
-            Err(error) => {
-                let verdict = if counts(&error) {
-                    Verdict::Failure
-                } else {
-                    Verdict::Ignored
-                };
-                self.record(ticket, verdict);
-                Err(Error::Inner(error))
-            }
-        }
+    /// [`call_if`](Self::call_if) for a half-open probe, which calls nested in it join.
+    #[cold]
+    #[inline(never)]
+    fn call_probe<T, E, P, F>(&self, ticket: Ticket, counts: P, call: F) -> Result<T, Error<E>>
+    where
+        P: FnOnce(&E) -> bool,
+        F: FnOnce() -> Result<T, E>,
+    {
+        let probing = Probing::start(&self.shared.circuit, ticket.generation());
+        let guard = FailOnUnwind {
+            breaker: self,
+            ticket,
+        };
+        let result = call();
+        let verdict = Verdict::of(&result, counts);
+        std::mem::forget(guard);
+        drop(probing);
+        self.record(ticket, verdict);
+        result.map_err(Error::Inner)
     }
 
     /// Runs `future` if the circuit allows it when first polled, and counts its outcome: every
@@ -263,13 +271,27 @@ impl Breaker {
     #[inline(never)]
     fn ask(&self) -> Result<Ticket, Open> {
         let shared = &*self.shared;
+        if let Some(generation) = nested::probe_running(&shared.circuit) {
+            if shared.circuit.is_half_open_in(generation) {
+                return Ok(Ticket::BYPASS); // part of the probe this thread is running
+            }
+        }
         match shared.circuit.admit(&shared.settings) {
             Ok(Admission::Closed(generation)) => Ok(Ticket::closed(generation, self.started())),
             Ok(Admission::Probe(generation, id)) => {
                 let ticket = Ticket::probe(generation, id, self.started());
                 let ttl = shared.settings.half_open.probe_timeout;
                 let granted = match &shared.store {
-                    Some(store) => store.claim_probe(&shared.circuit, ttl),
+                    Some(store) => {
+                        // A store that panics must not keep the permit until the probe timeout.
+                        let guard = ReleaseOnUnwind {
+                            breaker: self,
+                            ticket,
+                        };
+                        let granted = store.claim_probe(&shared.circuit, ttl);
+                        std::mem::forget(guard);
+                        granted
+                    }
                     None => true,
                 };
                 if granted {
@@ -312,13 +334,49 @@ impl Breaker {
     #[cold]
     #[inline(never)]
     fn notify_rejected(&self, open: &Open) {
-        self.shared.listeners.each(|l| l.on_rejected(open));
+        if let Some(panic) = self.shared.listeners.each_caught(|l| l.on_rejected(open)) {
+            resume_unless_unwinding(panic);
+        }
     }
 
     /// Records how the call of `ticket` ended. Inlined into every call site: what is rare
     /// (timing, listeners, probes, tripping) is kept out of line.
     #[inline(always)]
     pub(crate) fn record(&self, ticket: Ticket, verdict: Verdict) {
+        if matches!(ticket.kind(), TicketKind::Bypass | TicketKind::Spent) {
+            return;
+        }
+        if !self.shared.listeners.is_empty() {
+            return self.record_heard(ticket, verdict);
+        }
+        self.count(ticket, verdict);
+    }
+
+    /// Records the outcome of a breaker with listeners: they hear it first, and a listener that
+    /// panics neither stops the others hearing it nor keeps it from being counted; its panic
+    /// resumes once the outcome is counted.
+    #[cold]
+    #[inline(never)]
+    fn record_heard(&self, ticket: Ticket, verdict: Verdict) {
+        let name = *self.shared.name;
+        let panic = self
+            .shared
+            .listeners
+            .each_caught(|l: &dyn Listener| match verdict {
+                Verdict::Success => l.on_success(name),
+                Verdict::Failure => l.on_failure(name),
+                Verdict::Ignored => l.on_ignored(name),
+            });
+        self.count(ticket, verdict);
+        if let Some(panic) = panic {
+            resume_unless_unwinding(panic);
+        }
+    }
+
+    /// Counts the outcome of a ticket that is not spent: in the stats, and in the probe or trip
+    /// policy it belongs to.
+    #[inline(always)]
+    fn count(&self, ticket: Ticket, verdict: Verdict) {
         let shared = &*self.shared;
         let probe = match ticket.kind() {
             TicketKind::Bypass | TicketKind::Spent => return,
@@ -341,16 +399,13 @@ impl Breaker {
                 elapsed: 0,
             }
         };
-        if !shared.listeners.is_empty() {
-            self.notify(verdict);
-        }
         if let Some(id) = probe {
             self.finish_probe(generation, id, verdict);
             return;
         }
         let trip = match verdict {
-            Verdict::Success => shared.tripper.success(generation, outcome),
-            Verdict::Failure => shared.tripper.failure(generation, outcome),
+            Verdict::Success => shared.tripper.success(generation, outcome, || self.now()),
+            Verdict::Failure => shared.tripper.failure(generation, outcome, || self.now()),
             Verdict::Ignored => None,
         };
         if let Some(reason) = trip {
@@ -396,19 +451,6 @@ impl Breaker {
         shared.circuit.trip(generation, reason, &shared.settings);
     }
 
-    #[cold]
-    #[inline(never)]
-    fn notify(&self, verdict: Verdict) {
-        let name = *self.shared.name;
-        self.shared
-            .listeners
-            .each(|l: &dyn Listener| match verdict {
-                Verdict::Success => l.on_success(name),
-                Verdict::Failure => l.on_failure(name),
-                Verdict::Ignored => l.on_ignored(name),
-            });
-    }
-
     /// Gives back the permit of a call that ended with no outcome.
     #[cold]
     #[inline(never)]
@@ -420,6 +462,10 @@ impl Breaker {
                 .circuit
                 .finish_probe(generation, id, ProbeOutcome::Neutral, &shared.settings);
         }
+    }
+
+    pub(crate) fn circuit(&self) -> &Circuit {
+        &self.shared.circuit
     }
 
     /// The breaker's name, which is also its circuit's.

@@ -9,13 +9,14 @@
 
 use std::collections::VecDeque;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::backoff::Backoff;
 use crate::clock::{Alarm, ClockHandle, nanos};
-use crate::event::{Listener, Reason, Transition};
+use crate::event::{Listener, Reason, Transition, resume_unless_unwinding};
 use crate::half_open::{HalfOpenSettings, ProbeVerdict, Probes};
 use crate::state::{Phase, State};
 use crate::sync::{AtomicU64, Mutex, lock};
@@ -196,6 +197,11 @@ impl Circuit {
             w if w == OPEN | ALARMED => Fast::Refuse(self.until.load(Relaxed)),
             _ => Fast::Ask,
         }
+    }
+
+    /// Whether the circuit is half-open in `generation`.
+    pub(crate) fn is_half_open_in(&self, generation: u32) -> bool {
+        self.word.load(Acquire) == pack(HALF_OPEN, generation)
     }
 
     /// Lets a call through if the circuit allows it, moving an open circuit whose period has
@@ -462,7 +468,10 @@ impl Circuit {
     /// Whoever finds another thread delivering leaves its transitions to that thread. The queue
     /// and the "delivering" mark share one lock, so a transition queued just as the deliverer
     /// finds the queue empty is never stranded.
-    fn dispatch(&self) {
+    ///
+    /// An observer that panics does not keep the others from hearing this transition or the
+    /// next ones: the first panic resumes once the queue is empty.
+    pub(crate) fn dispatch(&self) {
         {
             let mut pending = lock(&self.pending);
             if pending.delivering || pending.queue.is_empty() {
@@ -470,7 +479,7 @@ impl Circuit {
             }
             pending.delivering = true;
         }
-        let unwinding = Delivering(self);
+        let mut first_panic = None;
         loop {
             let transition = {
                 let mut pending = lock(&self.pending);
@@ -478,8 +487,7 @@ impl Circuit {
                     Some(transition) => transition,
                     None => {
                         pending.delivering = false;
-                        std::mem::forget(unwinding);
-                        return;
+                        break;
                     }
                 }
             };
@@ -489,8 +497,14 @@ impl Circuit {
                 observers.iter().filter_map(Weak::upgrade).collect()
             };
             for observer in observers {
-                observer.on_transition(&transition);
+                let heard = catch_unwind(AssertUnwindSafe(|| observer.on_transition(&transition)));
+                if let Err(panic) = heard {
+                    first_panic.get_or_insert(panic);
+                }
             }
+        }
+        if let Some(panic) = first_panic {
+            resume_unless_unwinding(panic);
         }
     }
 }
@@ -500,16 +514,6 @@ impl Circuit {
 struct Pending {
     queue: VecDeque<Transition>,
     delivering: bool,
-}
-
-/// Dropped only when a listener panics during delivery: gives up the delivering mark so that
-/// later transitions are still delivered.
-struct Delivering<'a>(&'a Circuit);
-
-impl Drop for Delivering<'_> {
-    fn drop(&mut self) {
-        lock(&self.0.pending).delivering = false;
-    }
 }
 
 impl fmt::Debug for Circuit {
@@ -529,6 +533,12 @@ fn pack(phase_bits: u64, generation: u32) -> u64 {
 
 fn generation(word: u64) -> u32 {
     (word >> 32) as u32
+}
+
+/// Whether generation `a` came before generation `b`. Generations count transitions and wrap
+/// around; two that a live outcome can carry are never half the range apart.
+pub(crate) fn precedes(a: u32, b: u32) -> bool {
+    (b.wrapping_sub(a) as i32) > 0
 }
 
 /// Model checks of the transitions and the half-open permits: every interleaving of a few

@@ -22,14 +22,34 @@ use crate::name::Name;
 /// let next = breaker.call(|| Ok::<u32, &str>(1));
 /// assert!(next.unwrap_err().is_open());
 /// ```
-#[derive(Debug, thiserror::Error)]
+///
+/// `Error` is transparent over the call's own error: [`Error::Inner`] displays as `E` does and
+/// its [`source`](std::error::Error::source) is `E`'s, so that error reporters (`anyhow`'s
+/// `{:#}`, `tracing`'s error chains) show the whole chain of causes.
+#[derive(Debug)]
 pub enum Error<E> {
     /// The circuit is open (or its probes are all taken): the call was not made.
-    #[error(transparent)]
     Open(Open),
     /// The call ran and returned this error.
-    #[error("{0}")]
     Inner(E),
+}
+
+impl<E: fmt::Display> fmt::Display for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Open(open) => fmt::Display::fmt(open, f),
+            Error::Inner(inner) => fmt::Display::fmt(inner, f),
+        }
+    }
+}
+
+impl<E: std::error::Error> std::error::Error for Error<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Open(_) => None,
+            Error::Inner(inner) => inner.source(),
+        }
+    }
 }
 
 impl<E> Error<E> {

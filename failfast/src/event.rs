@@ -1,7 +1,9 @@
 //! What a breaker tells its observers: [`Transition`]s with their [`Reason`], rejections and
 //! call outcomes, delivered to [`Listener`]s.
 
+use std::any::Any;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -200,11 +202,15 @@ impl Listener for FnListener {
 pub(crate) struct Listeners(pub(crate) Arc<[Arc<dyn Listener>]>);
 
 impl Listeners {
-    #[inline]
-    pub(crate) fn each(&self, mut f: impl FnMut(&dyn Listener)) {
+    /// Calls `f` with every listener, even if one panics; returns the first panic's payload.
+    pub(crate) fn each_caught(&self, mut f: impl FnMut(&dyn Listener)) -> Option<Panic> {
+        let mut first = None;
         for listener in self.0.iter() {
-            f(listener.as_ref());
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| f(listener.as_ref()))) {
+                first.get_or_insert(panic);
+            }
         }
+        first
     }
 
     #[inline]
@@ -216,5 +222,16 @@ impl Listeners {
 impl fmt::Debug for Listeners {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} listener(s)", self.0.len())
+    }
+}
+
+/// What a caught panic carried.
+pub(crate) type Panic = Box<dyn Any + Send>;
+
+/// Resumes a listener's panic on the thread that ran it, unless that thread is already
+/// unwinding (a listener run by a drop guard), where a second panic would abort the process.
+pub(crate) fn resume_unless_unwinding(panic: Panic) {
+    if !std::thread::panicking() {
+        resume_unwind(panic);
     }
 }

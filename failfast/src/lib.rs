@@ -76,6 +76,7 @@ mod error;
 mod event;
 mod half_open;
 mod name;
+mod nested;
 mod permit;
 mod policy;
 mod registry;

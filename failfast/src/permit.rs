@@ -94,6 +94,12 @@ impl Ticket {
         }
     }
 
+    /// Whether this is a half-open probe's ticket.
+    #[inline(always)]
+    pub(crate) fn is_probe(&self) -> bool {
+        (self.tag as u32) < crate::half_open::MAX_PROBE_ID
+    }
+
     #[inline(always)]
     pub(crate) fn generation(&self) -> u32 {
         (self.tag >> 32) as u32
@@ -118,6 +124,18 @@ pub(crate) enum Verdict {
     Success,
     Failure,
     Ignored,
+}
+
+impl Verdict {
+    /// The verdict on `result`: a success, or an error that counts if `counts` says so.
+    #[inline(always)]
+    pub(crate) fn of<T, E>(result: &Result<T, E>, counts: impl FnOnce(&E) -> bool) -> Verdict {
+        match result {
+            Ok(_) => Verdict::Success,
+            Err(error) if counts(error) => Verdict::Failure,
+            Err(_) => Verdict::Ignored,
+        }
+    }
 }
 
 impl<'a> Permit<'a> {
@@ -174,15 +192,24 @@ impl<'a> Permit<'a> {
         self.spend(Verdict::Ignored);
     }
 
-    /// Spends the permit on `result`: a success, or an error that counts if `counts` says so.
+    /// Spends the permit on `result`: a success, or an error that counts if `counts` says so
+    /// (a panic in `counts` counts as a failure).
     #[inline(always)]
     pub(crate) fn settle<T, E>(
         mut self,
         result: Result<T, E>,
         counts: impl FnOnce(&E) -> bool,
     ) -> Result<T, Error<E>> {
-        let ticket = self.ticket.spend();
-        self.breaker.settle(ticket, result, counts)
+        self.fail_on_drop = true;
+        let verdict = Verdict::of(&result, counts);
+        self.spend(verdict);
+        result.map_err(Error::Inner)
+    }
+
+    /// The half-open generation of the permit, if it is a probe's.
+    #[inline(always)]
+    pub(crate) fn probe_generation(&self) -> Option<u32> {
+        self.ticket.is_probe().then(|| self.ticket.generation())
     }
 
     #[inline(always)]
@@ -213,6 +240,18 @@ pub(crate) struct FailOnUnwind<'a> {
 impl Drop for FailOnUnwind<'_> {
     fn drop(&mut self) {
         self.breaker.record(self.ticket, Verdict::Failure);
+    }
+}
+
+/// Gives a permit back if dropped: held while code that may panic decides whether to use it.
+pub(crate) struct ReleaseOnUnwind<'a> {
+    pub(crate) breaker: &'a Breaker,
+    pub(crate) ticket: Ticket,
+}
+
+impl Drop for ReleaseOnUnwind<'_> {
+    fn drop(&mut self) {
+        self.breaker.release(self.ticket);
     }
 }
 

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use crate::circuit::precedes;
 use crate::clock::nanos;
 use crate::error::ConfigError;
 use crate::event::Reason;
@@ -187,8 +188,12 @@ impl TripPolicy {
                     check_rate("failure_rate", rate)?;
                 }
                 match window {
-                    Window::LastCalls(0) => {
-                        return Err(ConfigError::new("Window::LastCalls", "at least 1 call", 0));
+                    Window::LastCalls(size) if size == 0 || size > Window::MAX_CALLS => {
+                        return Err(ConfigError::new(
+                            "Window::LastCalls",
+                            "from 1 to Window::MAX_CALLS (100000) calls",
+                            size,
+                        ));
                     }
                     Window::Time(span) if span.is_zero() => {
                         return Err(ConfigError::new("Window::Time", "longer than zero", span));
@@ -314,68 +319,114 @@ impl Tripper {
     }
 
     /// Counts a success of the closed phase of `generation`. Returns why to open, if it should.
+    /// `now` reads the clock, for a time window that must tell a late outcome from a clock that
+    /// went back.
+    ///
+    /// An outcome of an earlier closed phase than the one counted now arrives late (its call
+    /// was admitted before the circuit opened and closed again): it changes nothing.
     #[inline(always)]
-    pub(crate) fn success(&self, generation: u32, outcome: Outcome) -> Option<Reason> {
+    pub(crate) fn success(
+        &self,
+        generation: u32,
+        outcome: Outcome,
+        now: impl FnOnce() -> u64,
+    ) -> Option<Reason> {
         match self {
             Tripper::Consecutive { failures, .. } => {
                 // A read, and a write only when there is a count to clear: calls that keep
                 // succeeding never write to memory other threads read.
                 if failures.load(Relaxed) as u32 != 0 {
-                    failures.store(u64::from(generation) << 32, Relaxed);
+                    clear_failures(failures, generation);
                 }
                 None
             }
-            Tripper::Rate(rate) => rate.record(generation, outcome),
+            Tripper::Rate(rate) => rate.record(generation, outcome, now),
         }
     }
 
     /// Counts a failure of the closed phase of `generation`. Returns why to open, if it should.
-    pub(crate) fn failure(&self, generation: u32, outcome: Outcome) -> Option<Reason> {
+    pub(crate) fn failure(
+        &self,
+        generation: u32,
+        outcome: Outcome,
+        now: impl FnOnce() -> u64,
+    ) -> Option<Reason> {
         match self {
             Tripper::Consecutive {
                 threshold,
                 failures,
             } => {
-                let tag = u64::from(generation) << 32;
                 let mut count = 0;
-                let _ = failures.fetch_update(Relaxed, Relaxed, |packed| {
-                    let same_period = packed & !u64::from(u32::MAX) == tag;
-                    count = if same_period { packed as u32 } else { 0 }.saturating_add(1);
-                    Some(tag | u64::from(count))
+                let counted = failures.fetch_update(Relaxed, Relaxed, |packed| {
+                    let (counting, in_a_row) = unpack(packed);
+                    if precedes(generation, counting) {
+                        return None;
+                    }
+                    let before = if counting == generation { in_a_row } else { 0 };
+                    count = before.saturating_add(1);
+                    Some(pack(generation, count))
                 });
-                (count >= *threshold).then_some(Reason::ConsecutiveFailures(count))
+                (counted.is_ok() && count >= *threshold)
+                    .then_some(Reason::ConsecutiveFailures(count))
             }
-            Tripper::Rate(rate) => rate.record(generation, outcome),
+            Tripper::Rate(rate) => rate.record(generation, outcome, now),
         }
     }
 }
 
+/// A success of `generation`: the failures in a row of that closed phase start again from zero.
+#[cold]
+#[inline(never)]
+fn clear_failures(failures: &AtomicU64, generation: u32) {
+    let _ = failures.fetch_update(Relaxed, Relaxed, |packed| {
+        let (counting, in_a_row) = unpack(packed);
+        (counting == generation && in_a_row != 0).then(|| pack(generation, 0))
+    });
+}
+
+/// The generation a consecutive-failure count belongs to (high half) and the count (low half).
+fn pack(generation: u32, in_a_row: u32) -> u64 {
+    (u64::from(generation) << 32) | u64::from(in_a_row)
+}
+
+fn unpack(packed: u64) -> (u32, u32) {
+    ((packed >> 32) as u32, packed as u32)
+}
+
 impl RateTripper {
     #[inline(never)]
-    fn record(&self, generation: u32, outcome: Outcome) -> Option<Reason> {
+    fn record(
+        &self,
+        generation: u32,
+        outcome: Outcome,
+        now: impl FnOnce() -> u64,
+    ) -> Option<Reason> {
         let slow = self
             .slow
             .is_some_and(|(threshold, _)| outcome.elapsed >= threshold);
         let counts = {
             let mut window = lock(&self.window);
             if window.0 != generation {
+                if precedes(generation, window.0) {
+                    return None;
+                }
                 window.0 = generation;
                 window.1.clear();
             }
-            window.1.record(outcome.ended, outcome.failure, slow)
+            window.1.record(outcome.ended, outcome.failure, slow, now)
         };
-        if counts.calls < self.min_calls {
+        if counts.calls < u64::from(self.min_calls) {
             return None;
         }
-        let calls = f64::from(counts.calls);
+        let calls = counts.calls as f64;
         if let Some(rate) = self.failure_rate {
-            let observed = f64::from(counts.failures) / calls;
+            let observed = counts.failures as f64 / calls;
             if observed >= rate {
                 return Some(Reason::FailureRate(observed));
             }
         }
         if let Some((_, rate)) = self.slow {
-            let observed = f64::from(counts.slow) / calls;
+            let observed = counts.slow as f64 / calls;
             if observed >= rate {
                 return Some(Reason::SlowCallRate(observed));
             }
@@ -399,13 +450,13 @@ mod tests {
     #[test]
     fn consecutive_failures_trip_at_the_threshold_and_a_success_resets() {
         let tripper = Tripper::new(&TripPolicy::consecutive_failures(3));
-        assert_eq!(tripper.failure(0, at(0, 0, true)), None);
-        assert_eq!(tripper.failure(0, at(0, 0, true)), None);
-        assert_eq!(tripper.success(0, at(0, 0, false)), None);
-        assert_eq!(tripper.failure(0, at(0, 0, true)), None);
-        assert_eq!(tripper.failure(0, at(0, 0, true)), None);
+        assert_eq!(tripper.failure(0, at(0, 0, true), || 0), None);
+        assert_eq!(tripper.failure(0, at(0, 0, true), || 0), None);
+        assert_eq!(tripper.success(0, at(0, 0, false), || 0), None);
+        assert_eq!(tripper.failure(0, at(0, 0, true), || 0), None);
+        assert_eq!(tripper.failure(0, at(0, 0, true), || 0), None);
         assert_eq!(
-            tripper.failure(0, at(0, 0, true)),
+            tripper.failure(0, at(0, 0, true), || 0),
             Some(Reason::ConsecutiveFailures(3))
         );
     }
@@ -413,10 +464,49 @@ mod tests {
     #[test]
     fn a_new_generation_starts_the_count_again() {
         let tripper = Tripper::new(&TripPolicy::consecutive_failures(2));
-        assert_eq!(tripper.failure(4, at(0, 0, true)), None);
-        assert_eq!(tripper.failure(5, at(0, 0, true)), None);
+        assert_eq!(tripper.failure(4, at(0, 0, true), || 0), None);
+        assert_eq!(tripper.failure(5, at(0, 0, true), || 0), None);
         assert_eq!(
-            tripper.failure(5, at(0, 0, true)),
+            tripper.failure(5, at(0, 0, true), || 0),
+            Some(Reason::ConsecutiveFailures(2))
+        );
+    }
+
+    #[test]
+    fn a_late_outcome_of_an_earlier_closed_phase_changes_nothing() {
+        let tripper = Tripper::new(&TripPolicy::consecutive_failures(3));
+        assert_eq!(tripper.failure(6, at(0, 0, true), || 0), None);
+        assert_eq!(tripper.success(3, at(0, 0, false), || 0), None);
+        assert_eq!(tripper.failure(3, at(0, 0, true), || 0), None);
+        assert_eq!(tripper.failure(6, at(0, 0, true), || 0), None);
+        assert_eq!(
+            tripper.failure(6, at(0, 0, true), || 0),
+            Some(Reason::ConsecutiveFailures(3))
+        );
+
+        let policy = TripPolicy::failure_rate(1.0, Window::LastCalls(3)).min_calls(3);
+        let tripper = Tripper::new(&policy);
+        assert_eq!(tripper.failure(6, at(0, 0, true), || 0), None);
+        assert_eq!(tripper.success(3, at(0, 0, false), || 0), None);
+        assert_eq!(tripper.failure(6, at(0, 0, true), || 0), None);
+        assert_eq!(
+            tripper.failure(6, at(0, 0, true), || 0),
+            Some(Reason::FailureRate(1.0))
+        );
+    }
+
+    #[test]
+    fn generations_compare_across_the_wrap() {
+        let tripper = Tripper::new(&TripPolicy::consecutive_failures(2));
+        assert_eq!(tripper.failure(u32::MAX, at(0, 0, true), || 0), None);
+        assert_eq!(tripper.failure(2, at(0, 0, true), || 0), None);
+        assert_eq!(
+            tripper.failure(u32::MAX, at(0, 0, true), || 0),
+            None,
+            "late"
+        );
+        assert_eq!(
+            tripper.failure(2, at(0, 0, true), || 0),
             Some(Reason::ConsecutiveFailures(2))
         );
     }
@@ -425,12 +515,12 @@ mod tests {
     fn failure_rate_waits_for_min_calls() {
         let policy = TripPolicy::failure_rate(0.5, Window::LastCalls(4)).min_calls(4);
         let tripper = Tripper::new(&policy);
-        assert_eq!(tripper.failure(0, at(0, 0, true)), None);
-        assert_eq!(tripper.failure(0, at(0, 0, true)), None);
-        assert_eq!(tripper.success(0, at(0, 0, false)), None);
+        assert_eq!(tripper.failure(0, at(0, 0, true), || 0), None);
+        assert_eq!(tripper.failure(0, at(0, 0, true), || 0), None);
+        assert_eq!(tripper.success(0, at(0, 0, false), || 0), None);
         // Two failures in four calls: exactly the threshold.
         assert_eq!(
-            tripper.success(0, at(0, 0, false)),
+            tripper.success(0, at(0, 0, false), || 0),
             Some(Reason::FailureRate(0.5))
         );
     }
@@ -441,15 +531,15 @@ mod tests {
             TripPolicy::slow_call_rate(Duration::from_nanos(100), 1.0, Window::LastCalls(2));
         let tripper = Tripper::new(&policy);
         assert!(tripper.timed());
-        assert_eq!(tripper.success(0, at(0, 100, false)), None);
+        assert_eq!(tripper.success(0, at(0, 100, false), || 0), None);
         assert_eq!(
-            tripper.success(0, at(0, 250, false)),
+            tripper.success(0, at(0, 250, false), || 0),
             Some(Reason::SlowCallRate(1.0))
         );
         // Failures alone never trip a slow-call policy.
         let tripper = Tripper::new(&policy);
-        assert_eq!(tripper.failure(0, at(0, 1, true)), None);
-        assert_eq!(tripper.failure(0, at(0, 1, true)), None);
+        assert_eq!(tripper.failure(0, at(0, 1, true), || 0), None);
+        assert_eq!(tripper.failure(0, at(0, 1, true), || 0), None);
     }
 
     #[test]
@@ -470,6 +560,10 @@ mod tests {
             ),
             (
                 TripPolicy::failure_rate(0.5, Window::LastCalls(0)),
+                "Window::LastCalls",
+            ),
+            (
+                TripPolicy::failure_rate(0.5, Window::LastCalls(u32::MAX)),
                 "Window::LastCalls",
             ),
             (

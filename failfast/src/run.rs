@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 
 use crate::breaker::Breaker;
 use crate::error::Error;
+use crate::nested::Probing;
 use crate::permit::Permit;
 
 pin_project_lite::pin_project! {
@@ -72,7 +73,14 @@ where
         };
         // If polling unwinds, the permit is dropped with this still set: a failure.
         permit.fail_on_drop = true;
-        let polled = this.future.poll(cx);
+        let polled = match permit.probe_generation() {
+            // Calls through the same circuit made while polling a probe are part of it.
+            Some(generation) => {
+                let _probing = Probing::start(this.breaker.circuit(), generation);
+                this.future.poll(cx)
+            }
+            None => this.future.poll(cx),
+        };
         permit.fail_on_drop = false;
         let Poll::Ready(result) = polled else {
             return Poll::Pending;

@@ -15,34 +15,53 @@ use crate::clock::nanos;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {
-    /// The last this-many calls.
+    /// The last this-many calls: at least 1, at most [`Window::MAX_CALLS`]. The window keeps
+    /// one byte per call.
     LastCalls(u32),
     /// The calls of the last this-long. The window slides in steps of a tenth of its length.
+    ///
+    /// Calls are placed in time by when they ended. A call that ends on one thread just before
+    /// a call on another may be counted just after it; it is still placed in its own tenth of the
+    /// window. One that arrives after its tenth has left the window is not counted. If the clock
+    /// goes back by more than the window's length, the window starts again.
     Time(Duration),
+}
+
+impl Window {
+    /// The longest window of [`Window::LastCalls`]: for a longer memory, use [`Window::Time`],
+    /// whose size does not grow with the number of calls.
+    ///
+    /// ```
+    /// use failfast::{Breaker, TripPolicy, Window};
+    /// let too_long = TripPolicy::failure_rate(0.5, Window::LastCalls(Window::MAX_CALLS + 1));
+    /// let err = Breaker::builder("api").trip(too_long).build().unwrap_err();
+    /// assert_eq!(err.setting(), "Window::LastCalls");
+    /// ```
+    pub const MAX_CALLS: u32 = 100_000;
 }
 
 /// The number of steps a time window slides in.
 pub(crate) const TIME_BUCKETS: u64 = 10;
 
-/// Outcomes counted in a window.
+/// Outcomes counted in a window. Wide enough that no window can overflow them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Counts {
-    pub(crate) calls: u32,
-    pub(crate) failures: u32,
-    pub(crate) slow: u32,
+    pub(crate) calls: u64,
+    pub(crate) failures: u64,
+    pub(crate) slow: u64,
 }
 
 impl Counts {
     fn add(&mut self, failure: bool, slow: bool) {
         self.calls += 1;
-        self.failures += u32::from(failure);
-        self.slow += u32::from(slow);
+        self.failures += u64::from(failure);
+        self.slow += u64::from(slow);
     }
 
     fn remove(&mut self, failure: bool, slow: bool) {
         self.calls -= 1;
-        self.failures -= u32::from(failure);
-        self.slow -= u32::from(slow);
+        self.failures -= u64::from(failure);
+        self.slow -= u64::from(slow);
     }
 
     fn merge(&mut self, other: Counts) {
@@ -67,11 +86,19 @@ impl RateWindow {
         }
     }
 
-    /// Adds one outcome at time `now` and returns the counts of the window as it now stands.
-    pub(crate) fn record(&mut self, now: u64, failure: bool, slow: bool) -> Counts {
+    /// Adds one outcome of a call that ended at `ended`, and returns the counts of the window
+    /// as it now stands. `now` reads the clock; a time window asks it only when an outcome
+    /// arrives too late to place, to tell a late arrival from a clock that went back.
+    pub(crate) fn record(
+        &mut self,
+        ended: u64,
+        failure: bool,
+        slow: bool,
+        now: impl FnOnce() -> u64,
+    ) -> Counts {
         match self {
             RateWindow::Calls(window) => window.record(failure, slow),
-            RateWindow::Time(window) => window.record(now, failure, slow),
+            RateWindow::Time(window) => window.record(ended, failure, slow, now),
         }
     }
 
@@ -126,6 +153,7 @@ pub(crate) struct TimeWindow {
     bucket_nanos: u64,
     /// Each bucket's index (its start time divided by `bucket_nanos`) and counts.
     buckets: Vec<(u64, Counts)>,
+    /// The index of the latest bucket an outcome was placed in: the window ends with it.
     latest: u64,
 }
 
@@ -143,22 +171,38 @@ impl TimeWindow {
         self.latest = 0;
     }
 
-    fn record(&mut self, now: u64, failure: bool, slow: bool) -> Counts {
-        let index = now / self.bucket_nanos;
-        if index < self.latest {
-            // The clock went backwards: what was counted can no longer be placed in time.
+    fn record(
+        &mut self,
+        ended: u64,
+        failure: bool,
+        slow: bool,
+        now: impl FnOnce() -> u64,
+    ) -> Counts {
+        let index = ended / self.bucket_nanos;
+        if index + TIME_BUCKETS <= self.latest {
+            // Older than the window. Either the outcome arrived late (its thread was held up
+            // between the end of the call and here), and it has left the window already; or the
+            // clock went back, and what was counted can no longer be placed in time.
+            if now() / self.bucket_nanos >= self.latest {
+                return self.total();
+            }
             self.clear();
         }
-        self.latest = index;
+        self.latest = self.latest.max(index);
+        // Within the window, a bucket's slot holds that bucket or one that has left the window.
         let slot = &mut self.buckets[(index % TIME_BUCKETS) as usize];
         if slot.0 != index {
             *slot = (index, Counts::default());
         }
         slot.1.add(failure, slow);
-        let oldest = index.saturating_sub(TIME_BUCKETS - 1);
+        self.total()
+    }
+
+    fn total(&self) -> Counts {
+        let oldest = self.latest.saturating_sub(TIME_BUCKETS - 1);
         let mut total = Counts::default();
         for &(bucket, counts) in &self.buckets {
-            if (oldest..=index).contains(&bucket) {
+            if (oldest..=self.latest).contains(&bucket) {
                 total.merge(counts);
             }
         }
@@ -171,34 +215,50 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The window as a list of every outcome, for comparison.
+    /// The window as a list of every outcome it holds, for comparison.
     #[derive(Default)]
     struct Model {
         outcomes: Vec<(u64, bool, bool)>,
+        /// The latest bucket an outcome was placed in, for time windows.
+        latest: Option<u64>,
     }
 
     impl Model {
-        fn record(&mut self, window: Window, now: u64, failure: bool, slow: bool) -> Counts {
-            if let Some(&(last, _, _)) = self.outcomes.last() {
-                if let Window::Time(span) = window {
-                    let bucket = (nanos(span) / TIME_BUCKETS).max(1);
-                    if now / bucket < last / bucket {
-                        self.outcomes.clear();
-                    }
-                }
-            }
-            self.outcomes.push((now, failure, slow));
+        /// Records an outcome that ended at `ended`, arriving when the clock reads `now`.
+        fn record(
+            &mut self,
+            window: Window,
+            ended: u64,
+            now: u64,
+            failure: bool,
+            slow: bool,
+        ) -> Counts {
             let counted: Vec<_> = match window {
                 Window::LastCalls(size) => {
+                    self.outcomes.push((ended, failure, slow));
                     let skip = self.outcomes.len().saturating_sub(size as usize);
                     self.outcomes[skip..].to_vec()
                 }
                 Window::Time(span) => {
                     let bucket = (nanos(span) / TIME_BUCKETS).max(1);
-                    let current = now / bucket;
+                    let in_window = |latest: u64, t: u64| t / bucket + TIME_BUCKETS > latest;
+                    match self.latest {
+                        // Placed in its own bucket, if that bucket is still in the window.
+                        Some(latest) if in_window(latest, ended) => {
+                            self.outcomes.push((ended, failure, slow));
+                            self.latest = Some(latest.max(ended / bucket));
+                        }
+                        // Too old: a late arrival, or the clock went back and all starts again.
+                        Some(latest) if now / bucket >= latest => {}
+                        _ => {
+                            self.outcomes = vec![(ended, failure, slow)];
+                            self.latest = Some(ended / bucket);
+                        }
+                    }
+                    let latest = self.latest.unwrap_or(0);
                     self.outcomes
                         .iter()
-                        .filter(|(t, _, _)| t / bucket + TIME_BUCKETS > current)
+                        .filter(|(t, _, _)| in_window(latest, *t))
                         .copied()
                         .collect()
                 }
@@ -222,15 +282,23 @@ mod tests {
         #[test]
         fn window_counts_match_the_model(
             window in windows(),
-            steps in prop::collection::vec((0u64..60, any::<bool>(), any::<bool>(), 0u8..20), 1..200),
+            steps in prop::collection::vec(
+                (0u64..60, any::<bool>(), any::<bool>(), 0u8..20, prop_oneof![6 => Just(0u64), 2 => 0u64..30, 1 => 0u64..600]),
+                1..200,
+            ),
         ) {
             let mut real = RateWindow::new(window);
             let mut model = Model::default();
             let mut now = 0u64;
-            for (advance, failure, slow, jump) in steps {
+            for (advance, failure, slow, jump, lag) in steps {
                 // Mostly forwards; now and then a jump backwards, which a window must survive.
                 now = if jump == 0 { now.saturating_sub(advance * 3) } else { now + advance };
-                prop_assert_eq!(real.record(now, failure, slow), model.record(window, now, failure, slow));
+                // Most outcomes arrive as they end; some arrive late, after others that ended later.
+                let ended = now.saturating_sub(lag);
+                prop_assert_eq!(
+                    real.record(ended, failure, slow, || now),
+                    model.record(window, ended, now, failure, slow)
+                );
             }
         }
     }
@@ -238,10 +306,10 @@ mod tests {
     #[test]
     fn call_window_forgets_the_oldest_outcome() {
         let mut window = RateWindow::new(Window::LastCalls(3));
-        window.record(0, true, false);
-        window.record(0, false, true);
-        window.record(0, false, false);
-        let counts = window.record(0, false, false);
+        window.record(0, true, false, || 0);
+        window.record(0, false, true, || 0);
+        window.record(0, false, false, || 0);
+        let counts = window.record(0, false, false, || 0);
         assert_eq!(
             counts,
             Counts {
@@ -256,19 +324,76 @@ mod tests {
     fn time_window_edges() {
         // A 100 ns window in ten 10 ns buckets: an outcome counts until its bucket is ten old.
         let mut window = RateWindow::new(Window::Time(Duration::from_nanos(100)));
-        window.record(5, true, false);
-        assert_eq!(window.record(99, false, false).failures, 1);
-        assert_eq!(window.record(100, false, false).failures, 0);
+        window.record(5, true, false, || 5);
+        assert_eq!(window.record(99, false, false, || 99).failures, 1);
+        assert_eq!(window.record(100, false, false, || 100).failures, 0);
+    }
+
+    #[test]
+    fn time_window_counts_outcomes_that_arrive_out_of_order() {
+        // Threads read the clock when their calls end, then take turns recording: a call that
+        // ended earlier can be recorded after one that ended later.
+        let mut window = RateWindow::new(Window::Time(Duration::from_nanos(100)));
+        window.record(35, true, false, || 35);
+        window.record(52, true, false, || 52);
+        let counts = window.record(28, true, false, || 53);
+        assert_eq!(
+            counts.failures, 3,
+            "the late outcome is placed in its own bucket"
+        );
+        assert_eq!(window.record(60, false, false, || 60).calls, 4);
+    }
+
+    #[test]
+    fn time_window_drops_an_outcome_that_arrives_after_its_bucket_left() {
+        let mut window = RateWindow::new(Window::Time(Duration::from_nanos(100)));
+        window.record(150, true, false, || 150);
+        let counts = window.record(20, true, false, || 151);
+        assert_eq!(
+            counts.failures, 1,
+            "too late: not counted, and nothing forgotten"
+        );
+    }
+
+    #[test]
+    fn time_window_starts_again_when_the_clock_goes_back_further_than_its_span() {
+        let mut window = RateWindow::new(Window::Time(Duration::from_nanos(100)));
+        window.record(500, true, false, || 500);
+        let counts = window.record(200, false, false, || 200);
+        assert_eq!((counts.calls, counts.failures), (1, 0));
+    }
+
+    #[test]
+    fn time_window_counts_past_u32_without_overflowing() {
+        let mut window = TimeWindow::new(Duration::from_secs(10));
+        window.buckets[0] = (
+            0,
+            Counts {
+                calls: u64::from(u32::MAX),
+                failures: 0,
+                slow: 0,
+            },
+        );
+        window.buckets[1] = (
+            1,
+            Counts {
+                calls: u64::from(u32::MAX),
+                failures: 0,
+                slow: 0,
+            },
+        );
+        let counts = window.record(1_000_000_000, true, false, || 1_000_000_000);
+        assert_eq!(counts.calls, 2 * u64::from(u32::MAX) + 1);
     }
 
     #[test]
     fn clear_forgets_everything() {
         for spec in [Window::LastCalls(4), Window::Time(Duration::from_secs(1))] {
             let mut window = RateWindow::new(spec);
-            window.record(0, true, true);
+            window.record(0, true, true, || 0);
             window.clear();
             assert_eq!(
-                window.record(0, false, false),
+                window.record(0, false, false, || 0),
                 Counts {
                     calls: 1,
                     failures: 0,

@@ -38,3 +38,20 @@ fn guarded_futures_are_send_when_their_futures_are() {
     send(&permit);
     permit.success();
 }
+
+#[test]
+fn a_call_error_shows_its_own_causes_through_the_breaker() {
+    #[derive(Debug, thiserror::Error)]
+    #[error("could not load the invoices")]
+    struct LoadError(#[source] std::io::Error);
+
+    let breaker = Breaker::new("chain", Duration::from_secs(60));
+    let error = breaker
+        .call(|| Err::<(), _>(LoadError(std::io::Error::other("connection reset"))))
+        .unwrap_err();
+    assert_eq!(error.to_string(), "could not load the invoices");
+    let source = std::error::Error::source(&error).map(ToString::to_string);
+    assert_eq!(source.as_deref(), Some("connection reset"));
+    let report = format!("{:#}", anyhow::Error::new(error));
+    assert_eq!(report, "could not load the invoices: connection reset");
+}
