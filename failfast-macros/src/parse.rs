@@ -1,6 +1,8 @@
 //! Reads the attribute's arguments into [`Args`], keeping every syntax node so that errors can
 //! point at the tokens the user wrote.
 
+use std::time::Duration;
+
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -279,23 +281,33 @@ impl Args {
                 ));
             }
         };
-        let seconds = match &literal {
-            Lit::Int(int) => int.base10_parse::<u64>().map(|n| n as f64),
-            Lit::Float(float) => float.base10_parse::<f64>(),
+        let checked = match &literal {
+            Lit::Int(int) => int.base10_parse::<u64>().map(|n| {
+                let duration = Duration::from_secs(n);
+                (n as f64, Ok(duration))
+            }),
+            Lit::Float(float) => float
+                .base10_parse::<f64>()
+                .map(|n| (n, Duration::try_from_secs_f64(n))),
             _ => unreachable!("matched above"),
         };
-        match seconds {
-            Ok(seconds) if seconds > 0.0 && seconds.is_finite() => {
+        let problem = match checked {
+            Ok((_, Ok(duration))) if !duration.is_zero() => {
                 self.secs = Some(Secs { literal });
                 self.secs_key = Some(key);
-                Ok(())
+                return Ok(());
             }
-            Ok(_) => Err(syn::Error::new_spanned(
-                literal,
-                "`secs` must be greater than zero",
-            )),
-            Err(error) => Err(syn::Error::new(literal.span(), error)),
-        }
+            Ok((seconds, _)) if seconds > 0.0 && seconds < 1.0 => {
+                "`secs` must be at least one nanosecond, `0.000000001`".to_owned()
+            }
+            Ok((seconds, Err(_))) if seconds > 0.0 => format!(
+                "`secs` is too large for a `Duration`: at most {} seconds",
+                Duration::MAX.as_secs()
+            ),
+            Ok(_) => "`secs` must be greater than zero".to_owned(),
+            Err(error) => return Err(syn::Error::new(literal.span(), error)),
+        };
+        Err(syn::Error::new_spanned(literal, problem))
     }
 }
 

@@ -411,8 +411,10 @@ impl Circuit {
 
     /// Opens the circuit for `duration`; returns the new generation and the period's end.
     fn open_for(&self, inner: &mut Inner, duration: Duration, reason: Reason) -> (u32, u64) {
-        inner.until = self.clock.now().saturating_add(nanos(duration));
-        self.enter(inner, Phase::Open, reason, Some(duration));
+        let duration = nanos(duration);
+        inner.until = self.clock.now().saturating_add(duration);
+        let open_for = Duration::from_nanos(duration);
+        self.enter(inner, Phase::Open, reason, Some(open_for));
         (inner.generation, inner.until)
     }
 

@@ -170,7 +170,8 @@ impl ManualClock {
         Self::default()
     }
 
-    /// Moves the clock forward by `by` and rings the alarms that came due.
+    /// Moves the clock forward by `by` and rings the alarms that came due. The clock saturates
+    /// at its greatest reading rather than wrap around.
     ///
     /// ```
     /// use std::time::Duration;
@@ -182,11 +183,12 @@ impl ManualClock {
     /// ```
     pub fn advance(&self, by: Duration) {
         let by = nanos(by);
-        let now = self
+        let advance = |now: u64| Some(now.saturating_add(by));
+        let before = self
             .shared
             .nanos
-            .fetch_add(by, Ordering::SeqCst)
-            .saturating_add(by);
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, advance);
+        let now = before.map_or(u64::MAX, |before| before.saturating_add(by));
         self.ring_due(Duration::from_nanos(now));
     }
 
@@ -262,8 +264,12 @@ impl ClockHandle {
     }
 }
 
-/// A duration as whole nanoseconds, saturating at about 584 years.
+/// The longest duration a breaker keeps, about 292 years: longer ones (an open period of
+/// `Duration::MAX`, say) saturate to it, so that every reading of it agrees.
+pub(crate) const MAX_NANOS: u64 = i64::MAX as u64;
+
+/// A duration as whole nanoseconds, saturating at [`MAX_NANOS`].
 #[inline]
 pub(crate) fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+    u64::try_from(duration.as_nanos()).map_or(MAX_NANOS, |n| n.min(MAX_NANOS))
 }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::clock::ClockHandle;
+use crate::clock::{ClockHandle, MAX_NANOS};
 use crate::name::Name;
 
 /// The result of a guarded call that did not succeed: the circuit refused it, or it ran and
@@ -168,12 +168,18 @@ impl Open {
     #[inline(always)]
     pub(crate) fn new(name: Name, retry_at: u64, clock: &ClockHandle) -> Self {
         let retry = match clock {
-            ClockHandle::System => retry_at & !RETRY_AFTER,
-            ClockHandle::Custom(_) => {
-                RETRY_AFTER | (retry_at.saturating_sub(clock.now()) & !RETRY_AFTER)
-            }
+            ClockHandle::System if retry_at & RETRY_AFTER == 0 => retry_at,
+            _ => Self::retry_after(retry_at, clock),
         };
         Open { name, retry }
+    }
+
+    /// The time left until `retry_at`, as of now: for custom clocks, and for the system clock's
+    /// open periods near the longest a breaker keeps, whose end is too far to mark absolutely.
+    #[cold]
+    #[inline(never)]
+    fn retry_after(retry_at: u64, clock: &ClockHandle) -> u64 {
+        RETRY_AFTER | retry_at.saturating_sub(clock.now()).min(MAX_NANOS)
     }
 
     /// The name of the circuit that refused the call.

@@ -72,3 +72,48 @@ fn a_clock_without_alarms_is_read_on_refused_calls() {
     );
     assert!(breaker.state().is_closed());
 }
+
+/// The longest period a breaker keeps: `i64::MAX` nanoseconds, about 292 years.
+const LONGEST: Duration = Duration::from_nanos(i64::MAX as u64);
+
+#[test]
+fn open_periods_beyond_the_longest_saturate_and_every_reading_agrees() {
+    const YEAR: Duration = Duration::from_secs(365 * 86_400);
+    for period in [317 * YEAR, Duration::MAX] {
+        let (builder, _clock) = manual("centuries");
+        let breaker = builder.build().unwrap();
+        breaker.force_open(period);
+        let failfast::State::Open { retry_in } = breaker.state() else {
+            panic!("open for {period:?}");
+        };
+        assert_eq!(retry_in, LONGEST, "{period:?}");
+        assert_eq!(breaker.try_acquire().unwrap_err().retry_in(), LONGEST);
+
+        let breaker = Breaker::new("centuries_system_clock", SEC);
+        breaker.force_open(period);
+        let failfast::State::Open { retry_in: state } = breaker.state() else {
+            panic!("open for {period:?}");
+        };
+        let open = breaker.try_acquire().unwrap_err().retry_in();
+        assert!(
+            LONGEST - state < SEC && LONGEST - open < SEC,
+            "{state:?}, {open:?}"
+        );
+    }
+}
+
+#[test]
+fn a_manual_clock_saturates_instead_of_wrapping() {
+    let clock = failfast::ManualClock::new();
+    clock.advance(SEC);
+    clock.advance(Duration::MAX);
+    assert!(clock.now() > LONGEST, "{:?}", clock.now());
+    clock.advance(Duration::MAX);
+    let latest = clock.now();
+    clock.advance(SEC);
+    assert_eq!(
+        clock.now(),
+        latest,
+        "at its greatest reading, it stays there"
+    );
+}

@@ -1,0 +1,10 @@
+use failfast::failfast;
+
+#[failfast("inventory", 1e20)]
+fn stock() -> anyhow::Result<u32> {
+    Ok(1)
+}
+
+fn main() {
+    let _ = stock();
+}
