@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -90,6 +91,8 @@ pub struct Circuit {
     transitions: AtomicU64,
     observers: Mutex<Vec<Weak<dyn Listener>>>,
     pending: Mutex<Pending>,
+    /// Whether the circuit waits in the delivery thread's queue.
+    awaiting_delivery: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -120,6 +123,7 @@ impl Circuit {
             transitions: AtomicU64::new(0),
             observers: Mutex::new(Vec::new()),
             pending: Mutex::new(Pending::default()),
+            awaiting_delivery: AtomicBool::new(false),
         })
     }
 
@@ -339,8 +343,12 @@ impl Circuit {
     fn close(&self, reason: Reason) {
         let mut inner = lock(&self.inner);
         inner.opens = 0;
+        let was_open = inner.phase == Phase::Open;
         self.enter(&mut inner, Phase::Closed, reason, None);
         drop(inner);
+        if was_open {
+            self.clock.cancel_alarm(self);
+        }
         self.dispatch();
     }
 
@@ -384,20 +392,43 @@ impl Circuit {
 
     /// The open period of `generation` has ended, if nothing changed the circuit since.
     pub(crate) fn on_alarm(self: &Arc<Self>, generation: u32) {
+        if self.end_open_period(generation) {
+            self.dispatch();
+        }
+    }
+
+    /// Moves the circuit to half-open if it is still open in `generation` and its period has
+    /// ended, leaving the transition queued for delivery: returns whether it moved. An alarm
+    /// rung early is set again.
+    pub(crate) fn end_open_period(self: &Arc<Self>, generation: u32) -> bool {
         let now = self.clock.now();
         let mut inner = lock(&self.inner);
         if inner.generation != generation || inner.phase != Phase::Open {
-            return;
+            return false;
         }
         if now < inner.until {
             let until = inner.until;
             drop(inner);
             self.arm(generation, until);
-            return;
+            return false;
         }
         self.enter(&mut inner, Phase::HalfOpen, Reason::OpenElapsed, None);
-        drop(inner);
-        self.dispatch();
+        true
+    }
+
+    /// Whether the circuit is open in `generation`.
+    pub(crate) fn is_open_in(&self, generation: u32) -> bool {
+        self.word.load(Acquire) & !ALARMED == pack(OPEN, generation)
+    }
+
+    /// Marks the circuit as queued for the delivery thread: returns `false` if it already is.
+    pub(crate) fn await_delivery(&self) -> bool {
+        !self.awaiting_delivery.swap(true, AcqRel)
+    }
+
+    /// The delivery thread took the circuit from its queue.
+    pub(crate) fn delivered(&self) {
+        self.awaiting_delivery.store(false, Release);
     }
 
     /// Opens the circuit for the next period of its backoff.
@@ -516,6 +547,12 @@ impl Circuit {
 struct Pending {
     queue: VecDeque<Transition>,
     delivering: bool,
+}
+
+impl Drop for Circuit {
+    fn drop(&mut self) {
+        self.clock.cancel_alarm(self);
+    }
 }
 
 impl fmt::Debug for Circuit {

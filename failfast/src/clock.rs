@@ -98,6 +98,52 @@ impl Alarm {
             circuit.on_alarm(self.generation);
         }
     }
+
+    /// Whether ringing the alarm would do nothing: its circuit is gone, or has left the open
+    /// period the alarm was set for. A clock that keeps many alarms can drop the stale ones, so
+    /// that what it keeps is bounded by the circuits open.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use failfast::{Alarm, Breaker, Clock};
+    ///
+    /// #[derive(Debug, Default, Clone)]
+    /// struct Keeper(Arc<Mutex<Vec<Alarm>>>);
+    /// impl Clock for Keeper {
+    ///     fn now(&self) -> Duration { Duration::ZERO }
+    ///     fn set_alarm(&self, _at: Duration, alarm: Alarm) -> bool {
+    ///         let mut alarms = self.0.lock().unwrap();
+    ///         alarms.retain(|a| !a.is_stale());
+    ///         alarms.push(alarm);
+    ///         true
+    ///     }
+    /// }
+    ///
+    /// let clock = Keeper::default();
+    /// let breaker = Breaker::builder("kept").clock(clock.clone()).build()?;
+    /// breaker.force_open(Duration::from_secs(60));
+    /// breaker.reset();
+    /// assert!(clock.0.lock().unwrap()[0].is_stale(), "the circuit closed");
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
+    pub fn is_stale(&self) -> bool {
+        self.circuit
+            .upgrade()
+            .is_none_or(|circuit| !circuit.is_open_in(self.generation))
+    }
+
+    /// Ends the open period if it is still the circuit's, without telling the listeners:
+    /// returns the circuit if they have a transition to hear.
+    pub(crate) fn ring_quietly(self) -> Option<Arc<Circuit>> {
+        let circuit = self.circuit.upgrade()?;
+        circuit.end_open_period(self.generation).then_some(circuit)
+    }
+
+    /// Which circuit the alarm is for, as the timer keys it.
+    pub(crate) fn circuit_key(&self) -> usize {
+        Weak::as_ptr(&self.circuit) as usize
+    }
 }
 
 /// The process's monotonic clock ([`Instant`]); the default clock of every breaker.
@@ -118,10 +164,6 @@ impl SystemClock {
         static ORIGIN: OnceLock<Instant> = OnceLock::new();
         *ORIGIN.get_or_init(Instant::now)
     }
-
-    pub(crate) fn instant_at(at: Duration) -> Instant {
-        Self::origin() + at
-    }
 }
 
 impl Clock for SystemClock {
@@ -130,7 +172,11 @@ impl Clock for SystemClock {
     }
 
     fn set_alarm(&self, at: Duration, alarm: Alarm) -> bool {
-        timer::schedule(Self::instant_at(at), alarm)
+        match Self::origin().checked_add(at) {
+            Some(at) => timer::schedule(at, alarm),
+            // Beyond what this platform's clock can name: an alarm that never rings.
+            None => true,
+        }
     }
 }
 
@@ -138,6 +184,8 @@ impl Clock for SystemClock {
 ///
 /// Clones share one time. [`ManualClock::advance`] and [`ManualClock::set`] ring every alarm that
 /// has come due before they return, so a test sees the circuit half-open right after advancing.
+/// Alarms of circuits that closed or were dropped are let go, so the alarms kept are bounded by
+/// the circuits open.
 ///
 /// ```
 /// use std::time::Duration;
@@ -155,7 +203,14 @@ pub struct ManualClock {
 #[derive(Debug, Default)]
 struct ManualShared {
     nanos: AtomicU64,
-    alarms: Mutex<Vec<(Duration, Alarm)>>,
+    alarms: Mutex<ManualAlarms>,
+}
+
+/// The alarms a manual clock keeps, and how many were left the last time stale ones were let go.
+#[derive(Debug, Default)]
+struct ManualAlarms {
+    pending: Vec<(Duration, Alarm)>,
+    kept: usize,
 }
 
 impl ManualClock {
@@ -211,8 +266,8 @@ impl ManualClock {
     fn ring_due(&self, now: Duration) {
         let due: Vec<Alarm> = {
             let mut alarms = self.shared.alarms.lock().unwrap_or_else(|p| p.into_inner());
-            let (due, pending) = alarms.drain(..).partition(|(at, _)| *at <= now);
-            *alarms = pending;
+            let (due, pending) = alarms.pending.drain(..).partition(|(at, _)| *at <= now);
+            alarms.pending = pending;
             due.into_iter().map(|(_, alarm)| alarm).collect()
         };
         for alarm in due {
@@ -231,7 +286,12 @@ impl Clock for ManualClock {
             alarm.ring();
         } else {
             let mut alarms = self.shared.alarms.lock().unwrap_or_else(|p| p.into_inner());
-            alarms.push((at, alarm));
+            // Letting go of stale alarms whenever their number doubles costs a constant per alarm.
+            if alarms.pending.len() >= 2 * alarms.kept.max(8) {
+                alarms.pending.retain(|(_, alarm)| !alarm.is_stale());
+                alarms.kept = alarms.pending.len();
+            }
+            alarms.pending.push((at, alarm));
         }
         true
     }
@@ -262,6 +322,14 @@ impl ClockHandle {
             ClockHandle::Custom(clock) => clock.set_alarm(at, alarm),
         }
     }
+
+    /// Takes back the pending alarm of `circuit`, where the clock allows it. Other clocks let
+    /// stale alarms go as they see fit ([`Alarm::is_stale`]).
+    pub(crate) fn cancel_alarm(&self, circuit: &Circuit) {
+        if let ClockHandle::System = self {
+            timer::cancel(circuit as *const Circuit as usize);
+        }
+    }
 }
 
 /// The longest duration a breaker keeps, about 292 years: longer ones (an open period of
@@ -272,4 +340,43 @@ pub(crate) const MAX_NANOS: u64 = i64::MAX as u64;
 #[inline]
 pub(crate) fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).map_or(MAX_NANOS, |n| n.min(MAX_NANOS))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Breaker;
+
+    #[test]
+    fn a_manual_clock_lets_go_of_the_alarms_of_circuits_that_closed_or_were_dropped() {
+        let clock = ManualClock::new();
+        let kept = |clock: &ManualClock| clock.shared.alarms.lock().unwrap().pending.len();
+        let breaker = Breaker::builder("reset")
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        for _ in 0..10_000 {
+            breaker.force_open(Duration::from_secs(3600));
+            breaker.reset();
+        }
+        assert!(kept(&clock) <= 16, "{}", kept(&clock));
+        for _ in 0..10_000 {
+            let dropped = Breaker::builder("dropped")
+                .clock(clock.clone())
+                .build()
+                .unwrap();
+            dropped.force_open(Duration::from_secs(3600));
+        }
+        assert!(kept(&clock) <= 16, "{}", kept(&clock));
+        let open = Breaker::builder("open")
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        open.force_open(Duration::from_secs(3600));
+        clock.advance(Duration::from_secs(3600));
+        assert!(
+            open.state().is_half_open(),
+            "the live alarm was kept, and rang"
+        );
+    }
 }

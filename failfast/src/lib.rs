@@ -72,6 +72,7 @@ mod breaker;
 mod builder;
 mod circuit;
 mod clock;
+mod delivery;
 mod error;
 mod event;
 mod half_open;

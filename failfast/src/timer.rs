@@ -2,71 +2,113 @@
 //!
 //! One thread serves the whole process. It sleeps until the earliest pending alarm is due, or
 //! indefinitely when none is pending, so a process whose circuits are all closed pays nothing.
+//! It runs no user code: it moves circuits whose open period ended to half-open and hands their
+//! transitions to the `failfast-events` thread ([`crate::delivery`]), so that a listener that
+//! blocks can delay no other circuit's half-open.
+//!
+//! Each circuit has at most one pending alarm: a new open period replaces the alarm of the last,
+//! and a circuit that closes or is dropped takes its alarm back. So the alarms pending are never
+//! more than the circuits open.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use crate::clock::Alarm;
+use crate::delivery;
+
+/// The alarms pending, by when they ring and by circuit.
+#[derive(Default)]
+struct Alarms {
+    by_time: BTreeMap<(Instant, usize), Alarm>,
+    by_circuit: HashMap<usize, Instant>,
+}
+
+impl Alarms {
+    /// Sets `alarm` for `at`, replacing its circuit's earlier alarm; returns whether it is now
+    /// the earliest.
+    fn set(&mut self, at: Instant, alarm: Alarm) -> bool {
+        let circuit = alarm.circuit_key();
+        self.cancel(circuit);
+        self.by_circuit.insert(circuit, at);
+        self.by_time.insert((at, circuit), alarm);
+        self.by_time.keys().next() == Some(&(at, circuit))
+    }
+
+    fn cancel(&mut self, circuit: usize) {
+        if let Some(at) = self.by_circuit.remove(&circuit) {
+            self.by_time.remove(&(at, circuit));
+        }
+    }
+
+    /// The earliest alarm if it is due at `now`, taken out; otherwise when the earliest is due.
+    fn take_due(&mut self, now: Instant) -> Result<Alarm, Option<Instant>> {
+        match self.by_time.first_key_value() {
+            Some((&(at, circuit), _)) if at <= now => {
+                self.by_circuit.remove(&circuit);
+                Ok(self
+                    .by_time
+                    .pop_first()
+                    .map(|(_, alarm)| alarm)
+                    .expect("just seen"))
+            }
+            Some((&(at, _), _)) => Err(Some(at)),
+            None => Err(None),
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.by_time.len()
+    }
+}
 
 struct Timer {
-    queue: Mutex<BinaryHeap<Reverse<Entry>>>,
+    alarms: Mutex<Alarms>,
     wake: Condvar,
 }
 
-struct Entry {
-    at: Instant,
-    sequence: u64,
-    alarm: Alarm,
-}
+static TIMER: OnceLock<Option<&'static Timer>> = OnceLock::new();
 
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        (self.at, self.sequence) == (other.at, other.sequence)
+impl Timer {
+    fn alarms(&self) -> MutexGuard<'_, Alarms> {
+        self.alarms.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-impl Eq for Entry {}
-
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.sequence).cmp(&(other.at, other.sequence))
-    }
-}
-
-/// Arranges for `alarm` to ring at `at`. Returns `false` if the timer thread cannot be started,
-/// in which case the breaker falls back to reading the clock on every rejected call.
+/// Arranges for `alarm` to ring at `at`, in place of any alarm its circuit had. Returns `false`
+/// if the timer thread cannot be started, in which case the breaker falls back to reading the
+/// clock on every rejected call.
 pub(crate) fn schedule(at: Instant, alarm: Alarm) -> bool {
-    static TIMER: OnceLock<Option<&'static Timer>> = OnceLock::new();
-    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let Some(timer) = *TIMER.get_or_init(start) else {
         return false;
     };
-    let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut queue = timer.queue.lock().unwrap_or_else(|p| p.into_inner());
-    let earliest = queue.peek().is_none_or(|Reverse(first)| at < first.at);
-    queue.push(Reverse(Entry {
-        at,
-        sequence,
-        alarm,
-    }));
-    drop(queue);
+    let earliest = timer.alarms().set(at, alarm);
     if earliest {
         timer.wake.notify_one();
     }
     true
 }
 
+/// Takes back the pending alarm of the circuit at `circuit`, if it has one.
+pub(crate) fn cancel(circuit: usize) {
+    if let Some(Some(timer)) = TIMER.get().copied() {
+        timer.alarms().cancel(circuit);
+    }
+}
+
+/// How many alarms are pending.
+#[cfg(test)]
+pub(crate) fn pending() -> usize {
+    match TIMER.get().copied() {
+        Some(Some(timer)) => timer.alarms().len(),
+        _ => 0,
+    }
+}
+
 fn start() -> Option<&'static Timer> {
     let timer: &'static Timer = Box::leak(Box::new(Timer {
-        queue: Mutex::new(BinaryHeap::new()),
+        alarms: Mutex::default(),
         wake: Condvar::new(),
     }));
     std::thread::Builder::new()
@@ -77,30 +119,100 @@ fn start() -> Option<&'static Timer> {
 }
 
 fn run(timer: &Timer) -> ! {
-    let mut queue = timer.queue.lock().unwrap_or_else(|p| p.into_inner());
+    let mut alarms = timer.alarms();
     loop {
-        let now = Instant::now();
-        match queue.peek() {
-            Some(Reverse(first)) if first.at <= now => {
-                let Some(Reverse(due)) = queue.pop() else {
-                    continue;
-                };
-                drop(queue);
-                // A listener that panics on the transition must not take the timer down with
-                // it: every open circuit on the system clock depends on this thread.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| due.alarm.ring()));
-                queue = timer.queue.lock().unwrap_or_else(|p| p.into_inner());
+        match alarms.take_due(Instant::now()) {
+            Ok(due) => {
+                drop(alarms);
+                if let Some(circuit) = due.ring_quietly() {
+                    delivery::deliver(circuit);
+                }
+                alarms = timer.alarms();
             }
-            Some(Reverse(first)) => {
-                let wait = first.at - now;
-                queue = match timer.wake.wait_timeout(queue, wait) {
+            Err(Some(at)) => {
+                let wait = at.saturating_duration_since(Instant::now());
+                alarms = match timer.wake.wait_timeout(alarms, wait) {
                     Ok((guard, _)) => guard,
                     Err(poisoned) => poisoned.into_inner().0,
                 };
             }
-            None => {
-                queue = timer.wake.wait(queue).unwrap_or_else(|p| p.into_inner());
+            Err(None) => {
+                alarms = timer.wake.wait(alarms).unwrap_or_else(|p| p.into_inner());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::circuit::Circuit;
+    use crate::clock::ClockHandle;
+
+    fn alarm(circuit: &Arc<Circuit>) -> Alarm {
+        Alarm {
+            circuit: Arc::downgrade(circuit),
+            generation: 1,
+        }
+    }
+
+    /// Tests that count the process's pending alarms take turns.
+    static COUNTING: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn a_dropped_open_breaker_takes_its_alarm_back() {
+        let _turn = COUNTING.lock().unwrap_or_else(|p| p.into_inner());
+        let before = pending();
+        let breakers: Vec<_> = (0..100)
+            .map(|_| crate::Breaker::new("dropped", Duration::from_secs(3600)))
+            .collect();
+        for breaker in &breakers {
+            breaker.force_open(Duration::from_secs(3600));
+        }
+        assert_eq!(pending(), before + 100);
+        drop(breakers);
+        assert_eq!(pending(), before);
+    }
+
+    #[test]
+    fn reopening_and_resetting_in_a_loop_keeps_one_alarm_at_most() {
+        let _turn = COUNTING.lock().unwrap_or_else(|p| p.into_inner());
+        let before = pending();
+        let breaker = crate::Breaker::new("forever", Duration::from_secs(1));
+        for _ in 0..10_000 {
+            breaker.force_open(Duration::MAX);
+            assert_eq!(pending(), before + 1);
+            breaker.reset();
+        }
+        assert_eq!(pending(), before);
+    }
+
+    #[test]
+    fn a_circuit_has_one_alarm_the_latest_set() {
+        let (a, b) = (
+            Circuit::new("a", ClockHandle::System),
+            Circuit::new("b", ClockHandle::System),
+        );
+        let now = Instant::now();
+        let mut alarms = Alarms::default();
+        assert!(alarms.set(now + Duration::from_secs(60), alarm(&a)));
+        assert!(!alarms.set(now + Duration::from_secs(90), alarm(&b)));
+        assert!(
+            !alarms.set(now + Duration::from_secs(120), alarm(&a)),
+            "replaced"
+        );
+        assert_eq!(alarms.len(), 2);
+        assert!(
+            matches!(alarms.take_due(now), Err(Some(at)) if at == now + Duration::from_secs(90))
+        );
+        alarms.cancel(alarm(&b).circuit_key());
+        assert_eq!(alarms.len(), 1);
+        let due = alarms.take_due(now + Duration::from_secs(120)).unwrap();
+        assert_eq!(due.circuit_key(), alarm(&a).circuit_key());
+        assert!(matches!(alarms.take_due(now), Err(None)));
+        assert!(alarms.by_circuit.is_empty());
     }
 }
