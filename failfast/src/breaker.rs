@@ -17,8 +17,9 @@ use crate::permit::{FailOnUnwind, Permit, ReleaseOnUnwind, Ticket, TicketKind, V
 use crate::policy::{Outcome, Tripper};
 use crate::run::Run;
 use crate::state::State;
-use crate::stats::{Counter, Counters, Stats};
+use crate::stats::Stats;
 use crate::store::Store;
+use crate::thread_counts::{Counters, Hot, Rare};
 
 /// A circuit breaker: guards calls to one dependency and refuses them, fast, while the
 /// dependency is failing.
@@ -323,7 +324,7 @@ impl Breaker {
     #[inline(always)]
     fn refuse(&self, retry_at: u64) -> Open {
         let shared = &*self.shared;
-        shared.counters.bump(Counter::Rejected);
+        shared.counters.bump(Hot::Rejected);
         let open = Open::new(shared.name, retry_at, shared.circuit.clock());
         if !shared.listeners.is_empty() {
             self.notify_rejected(&open);
@@ -384,11 +385,11 @@ impl Breaker {
             TicketKind::Probe(id) => Some(id),
         };
         let generation = ticket.generation();
-        shared.counters.bump(match verdict {
-            Verdict::Success => Counter::Success,
-            Verdict::Failure => Counter::Failure,
-            Verdict::Ignored => Counter::Ignored,
-        });
+        match verdict {
+            Verdict::Success => shared.counters.bump(Hot::Success),
+            Verdict::Failure => shared.counters.bump_rare(Rare::Failure),
+            Verdict::Ignored => shared.counters.bump_rare(Rare::Ignored),
+        }
         let failure = verdict == Verdict::Failure;
         let outcome = if shared.tripper.timed() {
             self.timed_outcome(failure, ticket.started())
@@ -421,7 +422,7 @@ impl Breaker {
         let ended = shared.circuit.clock().now();
         let elapsed = ended.saturating_sub(started);
         if shared.tripper.is_slow(elapsed) {
-            shared.counters.bump(Counter::Slow);
+            shared.counters.bump_rare(Rare::Slow);
         }
         Outcome {
             failure,
@@ -503,7 +504,7 @@ impl Breaker {
     /// ```
     pub fn stats(&self) -> Stats {
         let shared = &*self.shared;
-        shared.counters.sum(shared.circuit.transitions())
+        Stats::new(shared.counters.sum(), shared.circuit.transitions())
     }
 
     /// Opens the circuit for `duration`, whatever its state; afterwards it probes as usual.

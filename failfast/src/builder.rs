@@ -15,8 +15,8 @@ use crate::event::{FnListener, Listener, Listeners, Transition};
 use crate::half_open::HalfOpenSettings;
 use crate::name::{Name, intern};
 use crate::policy::{TripPolicy, Tripper};
-use crate::stats::Counters;
 use crate::store::Store;
+use crate::thread_counts::Counters;
 
 /// The environment variable that disables every breaker built while it is set to `1` or `true`:
 /// for development machines where the dependencies are expected to be down.

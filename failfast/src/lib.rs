@@ -86,6 +86,7 @@ mod state;
 mod stats;
 mod store;
 mod sync;
+mod thread_counts;
 mod timer;
 mod window;
 

@@ -129,3 +129,47 @@ fn rejections_are_all_counted_under_contention() {
     });
     assert_eq!(breaker.stats().rejected, THREADS as u64 * 1000);
 }
+
+/// A connection pool kept per thread whose destructor calls through a breaker, as pools that
+/// close their connections politely do.
+struct Pool(Breaker);
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        let _ = self.0.call(ok);
+        let _ = self.0.call(fail);
+        let _ = self.0.call(ok); // refused: the failure opened the circuit
+    }
+}
+
+thread_local! {
+    static POOL: std::cell::RefCell<Option<Pool>> = const { std::cell::RefCell::new(None) };
+}
+
+#[test]
+fn calls_from_thread_local_destructors_are_counted() {
+    // The pool's destructor may run before or after the breaker's own thread-locals are gone:
+    // that depends on which was first used on the thread.
+    for breaker_first in [true, false] {
+        let breaker = Breaker::new("closing_pool", 60 * SEC);
+        std::thread::scope(|scope| {
+            let thread = scope.spawn(|| {
+                if breaker_first {
+                    breaker.call(ok).unwrap();
+                }
+                POOL.with(|pool| *pool.borrow_mut() = Some(Pool(breaker.clone())));
+                if !breaker_first {
+                    breaker.call(ok).unwrap();
+                }
+            });
+            // Joined by hand: a scope's own join does not wait for thread-locals' destructors.
+            thread.join().unwrap();
+        });
+        let stats = breaker.stats();
+        assert_eq!(
+            (stats.successes, stats.failures, stats.rejected),
+            (2, 1, 1),
+            "breaker first: {breaker_first}"
+        );
+    }
+}
