@@ -1,6 +1,5 @@
 //! The [`Breaker`]: guarded calls, permits, inspection and control.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
@@ -72,7 +71,7 @@ impl Breaker {
     /// assert_eq!(breaker.name(), "sales_api");
     /// assert!(breaker.state().is_closed());
     /// ```
-    pub fn new(name: impl Into<Cow<'static, str>>, open_for: Duration) -> Breaker {
+    pub fn new(name: impl Into<Name>, open_for: Duration) -> Breaker {
         Builder::new(name).open_for(open_for).assemble()
     }
 
@@ -88,7 +87,7 @@ impl Breaker {
     /// # let _ = breaker;
     /// # Ok::<(), failfast::ConfigError>(())
     /// ```
-    pub fn builder(name: impl Into<Cow<'static, str>>) -> Builder {
+    pub fn builder(name: impl Into<Name>) -> Builder {
         Builder::new(name)
     }
 
@@ -325,7 +324,7 @@ impl Breaker {
     fn refuse(&self, retry_at: u64) -> Open {
         let shared = &*self.shared;
         shared.counters.bump(Hot::Rejected);
-        let open = Open::new(shared.name, retry_at, shared.circuit.clock());
+        let open = Open::new(shared.name.clone(), retry_at, shared.circuit.clock());
         if !shared.listeners.is_empty() {
             self.notify_rejected(&open);
         }
@@ -359,7 +358,7 @@ impl Breaker {
     #[cold]
     #[inline(never)]
     fn record_heard(&self, ticket: Ticket, verdict: Verdict) {
-        let name = *self.shared.name;
+        let name = self.shared.name.as_str();
         let panic = self
             .shared
             .listeners
@@ -476,8 +475,8 @@ impl Breaker {
     /// use failfast::Breaker;
     /// assert_eq!(Breaker::new("geo", Duration::from_secs(1)).name(), "geo");
     /// ```
-    pub fn name(&self) -> &'static str {
-        self.shared.name
+    pub fn name(&self) -> &str {
+        &self.shared.name
     }
 
     /// Where the circuit stands now.

@@ -1,6 +1,5 @@
 //! Configuring a breaker: [`Builder`].
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -13,7 +12,7 @@ use crate::clock::{Clock, ClockHandle};
 use crate::error::{ConfigError, Open};
 use crate::event::{FnListener, Listener, Listeners, Transition};
 use crate::half_open::HalfOpenSettings;
-use crate::name::{Name, intern};
+use crate::name::Name;
 use crate::policy::{TripPolicy, Tripper};
 use crate::store::Store;
 use crate::thread_counts::Counters;
@@ -62,9 +61,9 @@ pub struct Builder {
 }
 
 impl Builder {
-    pub(crate) fn new(name: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn new(name: impl Into<Name>) -> Self {
         Builder {
-            name: intern(name.into()),
+            name: name.into(),
             policy: TripPolicy::default(),
             backoff: Backoff::constant(DEFAULT_OPEN_FOR),
             half_open: HalfOpenSettings::default(),
@@ -368,9 +367,9 @@ impl Builder {
             enabled,
             store,
         } = self;
-        let create = || Circuit::new(name, clock.clone());
+        let create = || Circuit::new(name.clone(), clock.clone());
         let circuit = match &store {
-            Some(store) => store.circuit(name, &create),
+            Some(store) => store.circuit(&name, &create),
             None => create(),
         };
         Breaker::from_shared(Shared {

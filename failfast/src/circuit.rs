@@ -19,6 +19,7 @@ use crate::backoff::Backoff;
 use crate::clock::{Alarm, ClockHandle, nanos};
 use crate::event::{Listener, Reason, Transition, resume_unless_unwinding};
 use crate::half_open::{HalfOpenSettings, ProbeVerdict, Probes};
+use crate::name::Name;
 use crate::state::{Phase, State};
 use crate::sync::{AtomicU64, Mutex, lock};
 
@@ -75,14 +76,14 @@ pub(crate) enum ProbeOutcome {
 /// use failfast::{Circuit, MemoryStore, Store};
 /// let store = MemoryStore::new();
 /// let breaker = failfast::Breaker::builder("ledger").store(store.clone()).build()?;
-/// let circuit: Arc<Circuit> = store.circuit("ledger", &|| unreachable!("the breaker made it"));
+/// let circuit: Arc<Circuit> = store.circuit(&"ledger".into(), &|| unreachable!("the breaker made it"));
 /// assert_eq!(circuit.name(), "ledger");
 /// assert!(circuit.state().is_closed());
 /// # let _ = breaker;
 /// # Ok::<(), failfast::ConfigError>(())
 /// ```
 pub struct Circuit {
-    name: &'static str,
+    name: Name,
     clock: ClockHandle,
     word: AtomicU64,
     /// The end of the current open period, written before `word` is published.
@@ -107,7 +108,7 @@ struct Inner {
 
 impl Circuit {
     /// A closed circuit named `name`, on the clock `clock`.
-    pub(crate) fn new(name: &'static str, clock: ClockHandle) -> Arc<Circuit> {
+    pub(crate) fn new(name: Name, clock: ClockHandle) -> Arc<Circuit> {
         Arc::new(Circuit {
             name,
             clock,
@@ -133,12 +134,12 @@ impl Circuit {
     /// use failfast::{MemoryStore, Store};
     /// let store = MemoryStore::new();
     /// let breaker = failfast::Breaker::builder("ledger").store(store.clone()).build()?;
-    /// let circuit = store.circuit("ledger", &|| unreachable!());
+    /// let circuit = store.circuit(&"ledger".into(), &|| unreachable!());
     /// assert_eq!(circuit.name(), "ledger");
     /// # Ok::<(), failfast::ConfigError>(())
     /// ```
-    pub fn name(&self) -> &'static str {
-        self.name
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// How many transitions the circuit has made.
@@ -147,7 +148,7 @@ impl Circuit {
     /// use failfast::{MemoryStore, Store};
     /// let store = MemoryStore::new();
     /// let breaker = failfast::Breaker::builder("ledger").store(store.clone()).build()?;
-    /// let circuit = store.circuit("ledger", &|| unreachable!());
+    /// let circuit = store.circuit(&"ledger".into(), &|| unreachable!());
     /// let _ = breaker.call(|| Err::<(), _>("down"));
     /// assert_eq!(circuit.transitions(), 1);
     /// # Ok::<(), failfast::ConfigError>(())
@@ -174,7 +175,7 @@ impl Circuit {
     /// use failfast::{MemoryStore, Store};
     /// let store = MemoryStore::new();
     /// let breaker = failfast::Breaker::builder("ledger").store(store.clone()).build()?;
-    /// let circuit = store.circuit("ledger", &|| unreachable!());
+    /// let circuit = store.circuit(&"ledger".into(), &|| unreachable!());
     /// let publisher = Arc::new(Publisher::default());
     /// let observer: Arc<dyn Listener> = publisher.clone();
     /// circuit.subscribe(Arc::downgrade(&observer));
@@ -306,7 +307,7 @@ impl Circuit {
     ///
     /// let store = MemoryStore::new();
     /// let breaker = Breaker::builder("ledger").store(store.clone()).build()?;
-    /// let circuit = store.circuit("ledger", &|| unreachable!());
+    /// let circuit = store.circuit(&"ledger".into(), &|| unreachable!());
     /// circuit.open_remotely(Duration::from_secs(20));
     /// assert!(breaker.call(|| Ok::<_, ()>(())).unwrap_err().is_open());
     /// # Ok::<(), failfast::ConfigError>(())
@@ -325,7 +326,7 @@ impl Circuit {
     /// let store = MemoryStore::new();
     /// let breaker = Breaker::builder("ledger").store(store.clone()).build()?;
     /// breaker.force_open(Duration::from_secs(60));
-    /// store.circuit("ledger", &|| unreachable!()).close_remotely();
+    /// store.circuit(&"ledger".into(), &|| unreachable!()).close_remotely();
     /// assert!(breaker.state().is_closed());
     /// # Ok::<(), failfast::ConfigError>(())
     /// ```
@@ -358,7 +359,7 @@ impl Circuit {
     /// use failfast::{MemoryStore, Store};
     /// let store = MemoryStore::new();
     /// let breaker = failfast::Breaker::builder("ledger").store(store.clone()).build()?;
-    /// let circuit = store.circuit("ledger", &|| unreachable!());
+    /// let circuit = store.circuit(&"ledger".into(), &|| unreachable!());
     /// breaker.force_open(std::time::Duration::from_secs(5));
     /// assert!(circuit.state().is_open());
     /// # Ok::<(), failfast::ConfigError>(())
@@ -414,6 +415,11 @@ impl Circuit {
         }
         self.enter(&mut inner, Phase::HalfOpen, Reason::OpenElapsed, None);
         true
+    }
+
+    /// Whether the circuit is open and its period has not ended.
+    pub(crate) fn is_open_now(&self) -> bool {
+        self.word.load(Acquire) & PHASE_MASK == OPEN && self.clock.now() < self.until.load(Relaxed)
     }
 
     /// Whether the circuit is open in `generation`.
@@ -489,7 +495,7 @@ impl Circuit {
         }
         self.transitions.fetch_add(1, Relaxed);
         lock(&self.pending).queue.push_back(Transition {
-            name: self.name,
+            name: self.name.clone(),
             from,
             to,
             reason,
@@ -604,7 +610,10 @@ mod loom_tests {
     }
 
     fn circuit() -> Arc<Circuit> {
-        Circuit::new("loom", ClockHandle::Custom(Arc::new(ManualClock::new())))
+        Circuit::new(
+            "loom".into(),
+            ClockHandle::Custom(Arc::new(ManualClock::new())),
+        )
     }
 
     /// A circuit whose open period has ended: the manual clock rings its alarm at once.

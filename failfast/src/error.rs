@@ -150,13 +150,13 @@ impl<E> From<Open> for Error<E> {
 /// assert_eq!(open.retry_in(), Duration::from_secs(6));
 /// assert_eq!(open.to_string(), "circuit `search` is open; retry in 6s");
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Open {
     name: Name,
     /// When a call may be retried, in the terms of the circuit's clock: with [`RETRY_AFTER`]
     /// set, nanoseconds after the refusal, as read from a clock of the caller's; otherwise the
-    /// reading of the system clock to wait for, and `retry_in` is worked out when asked. Two
-    /// words in all, so that a `Result` holding an `Open` stays small.
+    /// reading of the system clock to wait for, and `retry_in` is worked out when asked. One
+    /// word, so that a `Result` holding an `Open` stays small.
     retry: u64,
 }
 
@@ -192,7 +192,7 @@ impl Open {
     /// assert_eq!(breaker.try_acquire().unwrap_err().name(), "db");
     /// ```
     pub fn name(&self) -> &str {
-        self.name
+        &self.name
     }
 
     /// How long until the circuit may let a call through: the end of its open period, or, when
@@ -297,8 +297,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_rejection_is_two_words_and_a_result_holding_one_no_more() {
-        assert_eq!(std::mem::size_of::<Open>(), 16);
-        assert_eq!(std::mem::size_of::<Result<u64, Open>>(), 16);
+    fn a_rejection_is_three_words_and_a_result_holding_one_no_more() {
+        assert_eq!(std::mem::size_of::<Open>(), 24);
+        assert_eq!(std::mem::size_of::<Result<u64, Open>>(), 24);
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Open;
+use crate::name::Name;
 use crate::state::Phase;
 
 /// A change of a circuit's phase.
@@ -23,7 +24,8 @@ use crate::state::Phase;
 ///     .build()?;
 /// let _ = breaker.call(|| Err::<(), _>("reset by peer"));
 /// let t = rx.recv().unwrap();
-/// assert_eq!((t.name, t.from, t.to), ("ws", Phase::Closed, Phase::Open));
+/// assert_eq!(t.name, "ws");
+/// assert_eq!((t.from, t.to), (Phase::Closed, Phase::Open));
 /// assert_eq!(t.reason, Reason::ConsecutiveFailures(1));
 /// assert_eq!(t.open_for, Some(Duration::from_secs(9)));
 /// # Ok::<(), failfast::ConfigError>(())
@@ -31,7 +33,7 @@ use crate::state::Phase;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     /// The circuit's name.
-    pub name: &'static str,
+    pub name: Name,
     /// The phase it left.
     pub from: Phase,
     /// The phase it entered.

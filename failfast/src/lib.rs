@@ -97,6 +97,7 @@ pub use clock::{Alarm, Clock, ManualClock, SystemClock};
 pub use error::{ConfigError, Error, Open};
 pub use event::{Listener, Reason, Transition};
 pub use failfast_macros::failfast;
+pub use name::Name;
 pub use permit::Permit;
 pub use policy::TripPolicy;
 pub use registry::Registry;

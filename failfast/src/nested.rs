@@ -73,8 +73,8 @@ mod tests {
     #[test]
     fn a_probe_is_remembered_on_its_thread_until_dropped() {
         let (a, b) = (
-            Circuit::new("a", ClockHandle::System),
-            Circuit::new("b", ClockHandle::System),
+            Circuit::new("a".into(), ClockHandle::System),
+            Circuit::new("b".into(), ClockHandle::System),
         );
         assert_eq!(probe_running(&a), None);
         let outer = Probing::start(&a, 2);
@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn a_probe_dropped_by_unwinding_leaves_the_list_as_it_found_it() {
-        let a = Circuit::new("a", ClockHandle::System);
+        let a = Circuit::new("a".into(), ClockHandle::System);
         let outer = Probing::start(&a, 2);
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _inner = Probing::start(&a, 4);

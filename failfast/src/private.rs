@@ -14,7 +14,7 @@ use crate::store::Store;
 
 /// The registry's breaker for `name`, made on first use.
 pub fn registered(name: &'static str, open_for: Duration, threshold: u32) -> Breaker {
-    Registry::global().get_or_create_with(name, |builder| {
+    Registry::global().get_or_create_with(name.into(), |builder| {
         builder
             .open_for(open_for)
             .trip(TripPolicy::consecutive_failures(threshold))
@@ -28,7 +28,7 @@ pub fn registered_in(
     threshold: u32,
     store: impl Store,
 ) -> Breaker {
-    Registry::global().get_or_create_with(name, |builder| {
+    Registry::global().get_or_create_with(name.into(), |builder| {
         builder
             .open_for(open_for)
             .trip(TripPolicy::consecutive_failures(threshold))

@@ -1,6 +1,5 @@
 //! The process-wide [`Registry`] of breakers by name.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
@@ -8,7 +7,7 @@ use std::time::Duration;
 use crate::breaker::Breaker;
 use crate::builder::Builder;
 use crate::error::ConfigError;
-use crate::name::intern;
+use crate::name::Name;
 use crate::store::Store;
 
 /// Breakers by name: asking twice for a name gives the same breaker, so every call site that
@@ -30,7 +29,7 @@ use crate::store::Store;
 /// ```
 #[derive(Debug, Default)]
 pub struct Registry {
-    breakers: RwLock<HashMap<&'static str, Breaker>>,
+    breakers: RwLock<HashMap<Name, Breaker>>,
     defaults: RwLock<Defaults>,
 }
 
@@ -99,8 +98,8 @@ impl Registry {
     /// let breaker = registry.get_or_create("auth", Duration::from_secs(60));
     /// assert_eq!(breaker.name(), "auth");
     /// ```
-    pub fn get_or_create(&self, name: impl Into<Cow<'static, str>>, open_for: Duration) -> Breaker {
-        self.get_or_create_with(intern(name.into()), |builder| builder.open_for(open_for))
+    pub fn get_or_create(&self, name: impl Into<Name>, open_for: Duration) -> Breaker {
+        self.get_or_create_with(name.into(), |builder| builder.open_for(open_for))
     }
 
     /// The breaker named `name`; if there is none yet, `configure` sets up a builder that starts
@@ -119,14 +118,14 @@ impl Registry {
     /// ```
     pub fn get_or_build(
         &self,
-        name: impl Into<Cow<'static, str>>,
+        name: impl Into<Name>,
         configure: impl FnOnce(Builder) -> Builder,
     ) -> Result<Breaker, ConfigError> {
-        let name = *intern(name.into());
-        if let Some(breaker) = self.get(name) {
+        let name = name.into();
+        if let Some(breaker) = self.get(&name) {
             return Ok(breaker);
         }
-        let breaker = configure(self.builder(name)).build()?;
+        let breaker = configure(self.builder(name.clone())).build()?;
         Ok(self.insert(name, breaker))
     }
 
@@ -134,13 +133,14 @@ impl Registry {
     /// from the registry's defaults, with settings the caller knows to be valid.
     pub(crate) fn get_or_create_with(
         &self,
-        name: &'static str,
+        name: Name,
         configure: impl FnOnce(Builder) -> Builder,
     ) -> Breaker {
-        if let Some(breaker) = self.get(name) {
+        if let Some(breaker) = self.get(&name) {
             return breaker;
         }
-        self.insert(name, configure(self.builder(name)).assemble())
+        let breaker = configure(self.builder(name.clone())).assemble();
+        self.insert(name, breaker)
     }
 
     /// A builder for `name` starting from the registry's defaults. The breaker it builds is not
@@ -155,7 +155,7 @@ impl Registry {
     /// assert!(registry.get("local").is_none());
     /// # Ok::<(), failfast::ConfigError>(())
     /// ```
-    pub fn builder(&self, name: impl Into<Cow<'static, str>>) -> Builder {
+    pub fn builder(&self, name: impl Into<Name>) -> Builder {
         let defaults = self.defaults.read().unwrap_or_else(|p| p.into_inner());
         Breaker::builder(name)
             .enabled(defaults.enabled)
@@ -163,7 +163,7 @@ impl Registry {
     }
 
     /// Keeps `breaker` under `name` unless another thread kept one first; returns the kept one.
-    fn insert(&self, name: &'static str, breaker: Breaker) -> Breaker {
+    fn insert(&self, name: Name, breaker: Breaker) -> Breaker {
         let mut breakers = self.breakers.write().unwrap_or_else(|p| p.into_inner());
         breakers.entry(name).or_insert(breaker).clone()
     }
@@ -207,8 +207,25 @@ impl Registry {
     /// registry.get_or_create("auth", Duration::from_secs(60));
     /// assert_eq!(registry.names(), ["auth"]);
     /// ```
-    pub fn names(&self) -> Vec<&'static str> {
+    pub fn names(&self) -> Vec<Name> {
         let breakers = self.breakers.read().unwrap_or_else(|p| p.into_inner());
-        breakers.keys().copied().collect()
+        breakers.keys().cloned().collect()
+    }
+
+    /// Stops keeping the breaker named `name`, and returns it. Clones of it keep working; the
+    /// next [`get_or_create`](Self::get_or_create) of the name makes a new breaker. For
+    /// registries of breakers per host or tenant, whose names come and go.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Registry;
+    /// let registry = Registry::new();
+    /// registry.get_or_create(format!("hosts/{}", "eu-1"), Duration::from_secs(60));
+    /// assert!(registry.remove("hosts/eu-1").is_some());
+    /// assert!(registry.names().is_empty());
+    /// ```
+    pub fn remove(&self, name: &str) -> Option<Breaker> {
+        let mut breakers = self.breakers.write().unwrap_or_else(|p| p.into_inner());
+        breakers.remove(name)
     }
 }

@@ -193,8 +193,8 @@ mod tests {
     #[test]
     fn a_circuit_has_one_alarm_the_latest_set() {
         let (a, b) = (
-            Circuit::new("a", ClockHandle::System),
-            Circuit::new("b", ClockHandle::System),
+            Circuit::new("a".into(), ClockHandle::System),
+            Circuit::new("b".into(), ClockHandle::System),
         );
         let now = Instant::now();
         let mut alarms = Alarms::default();

@@ -4,7 +4,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, LazyLock, Mutex};
 
-use failfast::{Breaker, Builder, Circuit, ManualClock, MemoryStore, Phase, Store, failfast};
+use failfast::{Breaker, Builder, Circuit, ManualClock, MemoryStore, Name, Phase, Store, failfast};
 use futures::executor::block_on;
 use tests::{SEC, fail, manual, ok};
 
@@ -181,7 +181,7 @@ fn a_listener_panicking_while_a_call_unwinds_does_not_abort() {
 struct PanickyStore(MemoryStore);
 
 impl Store for PanickyStore {
-    fn circuit(&self, name: &'static str, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
+    fn circuit(&self, name: &Name, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
         self.0.circuit(name, create)
     }
 

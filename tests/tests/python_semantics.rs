@@ -109,7 +109,7 @@ fn open_names_the_circuit_and_converts_into_the_callers_error() {
         "circuit `inventory` is open; retry in 500ms"
     );
 
-    let boxed: Box<dyn std::error::Error + Send + Sync> = open.into();
+    let boxed: Box<dyn std::error::Error + Send + Sync> = open.clone().into();
     assert!(boxed.to_string().contains("inventory"));
     let err: Error<std::io::Error> = open.into();
     assert!(err.is_open());

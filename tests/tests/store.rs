@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use failfast::{Breaker, Circuit, ManualClock, MemoryStore, Store};
+use failfast::{Breaker, Circuit, ManualClock, MemoryStore, Name, Store};
 use tests::{SEC, fail, ok, refuses};
 
 #[test]
@@ -59,7 +59,7 @@ fn a_shared_circuit_keeps_the_clock_it_was_made_with() {
 struct NoProbes(MemoryStore);
 
 impl Store for NoProbes {
-    fn circuit(&self, name: &'static str, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
+    fn circuit(&self, name: &Name, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
         self.0.circuit(name, create)
     }
 
@@ -120,7 +120,7 @@ fn two_processes_share_a_circuit_through_their_stores() {
             .unwrap()
     };
     let (a, b) = (build(&here), build(&there));
-    let circuit = |store: &MemoryStore| store.circuit("inventory", &|| unreachable!());
+    let circuit = |store: &MemoryStore| store.circuit(&Name::from("inventory"), &|| unreachable!());
     let a_to_b: Arc<dyn failfast::Listener> = Arc::new(Relay(circuit(&there)));
     let b_to_a: Arc<dyn failfast::Listener> = Arc::new(Relay(circuit(&here)));
     circuit(&here).subscribe(Arc::downgrade(&a_to_b));
@@ -137,4 +137,43 @@ fn two_processes_share_a_circuit_through_their_stores() {
         3,
         "open, half-open, closed: no echoes"
     );
+}
+
+#[test]
+fn a_memory_store_lets_go_of_circuits_no_breaker_uses() {
+    let store = MemoryStore::new();
+    let clock = ManualClock::new();
+    let kept = Breaker::builder("kept_open")
+        .store(store.clone())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let left_open = Breaker::builder("left_open")
+        .store(store.clone())
+        .clock(clock.clone())
+        .open_for(10 * SEC)
+        .build()
+        .unwrap();
+    let _ = left_open.call(fail);
+    drop(left_open);
+    for host in 0..10_000 {
+        let breaker = Breaker::builder(format!("hosts/{host}"))
+            .store(store.clone())
+            .build()
+            .unwrap();
+        breaker.call(ok).unwrap();
+    }
+    let names = store.names();
+    assert!(names.len() < 100, "{} circuits kept", names.len());
+    assert!(names.iter().any(|n| n == "kept_open"), "a breaker uses it");
+    assert!(names.iter().any(|n| n == "left_open"), "it is open");
+    let again = Breaker::builder("left_open")
+        .store(store.clone())
+        .build()
+        .unwrap();
+    assert!(
+        refuses(&again),
+        "a new breaker finds the circuit still open"
+    );
+    drop(kept);
 }

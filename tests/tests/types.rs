@@ -55,3 +55,13 @@ fn a_call_error_shows_its_own_causes_through_the_breaker() {
     let report = format!("{:#}", anyhow::Error::new(error));
     assert_eq!(report, "could not load the invoices: connection reset");
 }
+
+#[test]
+fn a_rejection_outlives_its_breaker_and_keeps_its_name() {
+    let breaker = Breaker::new(format!("hosts/{}", 7), Duration::from_secs(60));
+    breaker.force_open(Duration::from_secs(60));
+    let open = breaker.try_acquire().unwrap_err();
+    drop(breaker);
+    assert_eq!(open.name(), "hosts/7");
+    assert!(open.to_string().starts_with("circuit `hosts/7` is open"));
+}

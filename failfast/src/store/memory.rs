@@ -1,15 +1,20 @@
 //! The in-process store.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{Circuit, Store};
+use crate::name::Name;
 
 /// Circuits shared by name within this process. Clones share the circuits.
 ///
 /// Breakers built without a store each have a circuit of their own; breakers built with the same
 /// `MemoryStore` share a circuit per name. The process-wide [`Registry`](crate::Registry) shares
 /// whole breakers by name.
+///
+/// The store keeps a circuit while a breaker uses it, and while it is open; a circuit that no
+/// breaker uses any more is let go once it is closed or its open period has ended, so a store
+/// that sees a name per host or tenant keeps only those in use.
 ///
 /// ```
 /// use failfast::{Breaker, MemoryStore};
@@ -22,7 +27,14 @@ use super::{Circuit, Store};
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    circuits: Arc<Mutex<HashMap<&'static str, Arc<Circuit>>>>,
+    circuits: Arc<Mutex<Circuits>>,
+}
+
+#[derive(Debug, Default)]
+struct Circuits {
+    by_name: HashMap<Name, Arc<Circuit>>,
+    /// How many were kept the last time unused ones were let go.
+    kept: usize,
 }
 
 impl MemoryStore {
@@ -45,15 +57,30 @@ impl MemoryStore {
     /// assert_eq!(store.names(), ["payments"]);
     /// # Ok::<(), failfast::ConfigError>(())
     /// ```
-    pub fn names(&self) -> Vec<&'static str> {
-        let circuits = self.circuits.lock().unwrap_or_else(|p| p.into_inner());
-        circuits.keys().copied().collect()
+    pub fn names(&self) -> Vec<Name> {
+        self.lock().by_name.keys().cloned().collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Circuits> {
+        self.circuits.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 impl Store for MemoryStore {
-    fn circuit(&self, name: &'static str, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
-        let mut circuits = self.circuits.lock().unwrap_or_else(|p| p.into_inner());
-        circuits.entry(name).or_insert_with(create).clone()
+    fn circuit(&self, name: &Name, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
+        let mut circuits = self.lock();
+        if let Some(circuit) = circuits.by_name.get(name) {
+            return circuit.clone();
+        }
+        // Letting go of unused circuits whenever their number doubles costs a constant per name.
+        if circuits.by_name.len() >= 2 * circuits.kept.max(8) {
+            circuits
+                .by_name
+                .retain(|_, circuit| Arc::strong_count(circuit) > 1 || circuit.is_open_now());
+            circuits.kept = circuits.by_name.len();
+        }
+        let circuit = create();
+        circuits.by_name.insert(name.clone(), circuit.clone());
+        circuit
     }
 }

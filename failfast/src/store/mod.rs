@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::circuit::Circuit;
+use crate::name::Name;
 pub use memory::MemoryStore;
 
 /// A place where circuits are shared by name.
@@ -29,9 +30,13 @@ pub use memory::MemoryStore;
 /// assert!(b.state().is_open(), "one name, one circuit");
 /// ```
 pub trait Store: Send + Sync + fmt::Debug + 'static {
-    /// The circuit named `name`: the same one every time the name is asked for. `create` makes a
-    /// new circuit (closed, on the asking breaker's clock) for a name the store does not hold.
-    fn circuit(&self, name: &'static str, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit>;
+    /// The circuit named `name`: the same one every time the name is asked for while a breaker
+    /// uses it. `create` makes a new circuit (closed, on the asking breaker's clock) for a name
+    /// the store does not hold.
+    ///
+    /// A store should not keep circuits that no breaker uses for ever: names may be made per
+    /// host or tenant, for days.
+    fn circuit(&self, name: &Name, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit>;
 
     /// Whether this process may send a half-open probe through `circuit` now, for at most
     /// `ttl`. A shared store grants this from a token it claimed ahead of time, expiring after
@@ -44,7 +49,7 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
 }
 
 impl<S: Store + ?Sized> Store for Arc<S> {
-    fn circuit(&self, name: &'static str, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
+    fn circuit(&self, name: &Name, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
         (**self).circuit(name, create)
     }
 
