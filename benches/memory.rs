@@ -1,5 +1,6 @@
-//! What failfast keeps on the heap: bytes per live breaker, by how many threads have called it,
-//! and what stays behind once breakers are dropped (their names, and alarms still pending).
+//! What failfast keeps on the heap: bytes per live breaker, by how many threads have called it;
+//! bytes per calling thread; and what stays behind once breakers are dropped (their names, and
+//! alarms still pending).
 //!
 //! `cargo bench -p benches --bench memory`
 //!
@@ -13,7 +14,6 @@
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Barrier, RwLock};
 use std::thread;
@@ -86,16 +86,7 @@ fn host(i: usize) -> String {
     format!("host-{i}")
 }
 
-/// Makes and drops a breaker of each name before a reading. Today a name is kept for the life
-/// of the process by an interner, not by its breaker: what that costs has a row of its own, and
-/// counted with the breakers it would come in lumps, each time the interner's table doubles.
-fn intern(names: impl Iterator<Item = String>) {
-    for name in names {
-        drop(Breaker::new(name, MINUTE));
-    }
-}
-
-fn rate_breaker(name: impl Into<Cow<'static, str>>) -> Breaker {
+fn rate_breaker(name: impl Into<failfast::Name>) -> Breaker {
     Breaker::builder(name)
         .trip(TripPolicy::failure_rate(0.5, Window::LastCalls(100)))
         .open_for(MINUTE)
@@ -108,7 +99,7 @@ fn succeed(breaker: &Breaker) {
 }
 
 /// Makes the calling thread's first call through a breaker, so that what a thread pays once
-/// (its slot number, the registration of its thread-local cleanup) is paid before a reading.
+/// (its counting cell, the registration of its thread-local cleanup) is paid before a reading.
 fn warm_up_this_thread() {
     succeed(&Breaker::new("warm-up", MINUTE));
 }
@@ -136,7 +127,7 @@ fn bytes_per_breaker(threads: usize, make: impl Fn(usize) -> Breaker) -> i64 {
                         succeed(breaker);
                     }
                     step.wait();
-                    // Alive until the reading: a thread that ends frees its cells of every breaker.
+                    // Alive until the reading: a thread that ends hands its counts over.
                     step.wait();
                 })
             })
@@ -148,8 +139,8 @@ fn bytes_per_breaker(threads: usize, make: impl Fn(usize) -> Breaker) -> i64 {
         step.wait();
         let after = live_bytes();
         step.wait();
-        // Joined, not only finished: a thread gives back its slot number as it exits, and the
-        // next reading's threads must find the same numbers free, or they would use other buckets.
+        // Joined, not only finished: a thread gives its counting cell back as it exits, and the
+        // next reading's threads must find the cells free, or they would make new ones.
         for caller in callers {
             caller.join().unwrap();
         }
@@ -171,7 +162,6 @@ fn bytes_left_by_names(count: usize) -> i64 {
 /// Heap bytes still live after `count` breakers were forced open for an hour and dropped.
 fn bytes_left_by_open_breakers(count: usize) -> i64 {
     let name = |i| format!("open-{i}");
-    intern((0..count).map(name));
     start_timer();
     let before = live_bytes();
     for i in 0..count {
@@ -224,14 +214,13 @@ fn grouped(n: i64) -> String {
 }
 
 fn print_live_breakers() {
-    println!("### Heap bytes per live breaker\n");
+    println!("\n### Heap bytes per live breaker\n");
     println!(
         "Mean over {} live breakers, once each of T threads has made one successful call \
-         through every one (the threads were started and had called a breaker before). Names \
-         were made before: today the process keeps them, not the breaker (see below).\n",
+         through every one (the threads were started and had called a breaker before). A name \
+         of its own is counted with its breaker, which frees it.\n",
         grouped(BREAKERS as i64)
     );
-    intern((0..BREAKERS).map(host));
     print!("| breaker |");
     for threads in THREADS {
         print!(" T = {threads} |");
@@ -278,21 +267,66 @@ fn print_left_behind() {
     );
     let open = bytes_left_by_open_breakers(DROPPED_OPEN);
     println!(
-        "| {} breakers forced open for an hour, then dropped: alarms still pending, each holding its circuit's memory | {} | {} |",
+        "| {} breakers forced open for an hour, then dropped: their alarms and names | {} | {} |",
         grouped(DROPPED_OPEN as i64),
         bytes(open),
         bytes(per(open, DROPPED_OPEN)),
     );
     let reopened = bytes_left_by_reopening(REOPENINGS);
     println!(
-        "| {} × `force_open(Duration::MAX)` then `reset()` on one breaker: alarms pending for ever | {} | {} |",
+        "| {} × `force_open(Duration::MAX)` then `reset()` on one breaker: their alarms | {} | {} |",
         grouped(REOPENINGS as i64),
         bytes(reopened),
         bytes(per(reopened, REOPENINGS)),
     );
 }
 
+/// Mean heap bytes of each of `threads` threads that have called a breaker, read while they
+/// are alive: what counting costs a thread, however many breakers it calls.
+fn bytes_per_thread(threads: usize) -> i64 {
+    let breakers: Vec<Breaker> = (0..8).map(|i| Breaker::new(host(i), MINUTE)).collect();
+    let step = Barrier::new(threads + 1);
+    thread::scope(|scope| {
+        let callers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    step.wait();
+                    breakers.iter().for_each(succeed);
+                    step.wait();
+                    step.wait();
+                })
+            })
+            .collect();
+        let before = live_bytes();
+        step.wait();
+        step.wait();
+        let after = live_bytes();
+        step.wait();
+        for caller in callers {
+            caller.join().unwrap();
+        }
+        per(after - before, threads)
+    })
+}
+
+fn print_per_thread() {
+    println!("### Heap bytes per calling thread\n");
+    println!(
+        "Mean over T threads, alive, each of which has called 8 breakers: a thread's counting \
+         cell, made on its first call and handed to the next thread when it ends. The threads' \
+         own stacks and the allocator's per-thread caches are not counted.\n"
+    );
+    println!("| T = 1 | T = 8 | T = 32 |\n|---:|---:|---:|");
+    let row: Vec<String> = [1, 8, 32]
+        .into_iter()
+        .map(|threads| bytes(bytes_per_thread(threads)))
+        .collect();
+    println!("| {} |", row.join(" | "));
+}
+
 fn main() {
+    // First: threads hand their cells on to the next, and later readings would find them made.
+    print_per_thread();
     print_live_breakers();
     print_left_behind();
 }
