@@ -86,11 +86,25 @@ pub enum Reason {
 /// Receives a breaker's events. Every method has an empty default, so a listener implements only
 /// what it needs, and a breaker without listeners pays nothing.
 ///
-/// Listeners run on the thread that caused the event, after the breaker has released its locks:
-/// a listener may call back into the breaker. Transitions reach every listener of every breaker
-/// sharing the circuit, one at a time and in the order they happened. The end of an open period
-/// on the system clock is noticed by the `failfast-timer` thread, which then delivers the
-/// transition to half-open: keep listeners quick, and hand slow work to another thread.
+/// Listeners run on the thread that caused the event, after the breaker has released its locks.
+/// Transitions reach every listener of every breaker sharing the circuit, one at a time and in
+/// the order they happened. The end of an open period on the system clock is noticed by the
+/// `failfast-timer` thread, which moves the circuit to half-open and leaves the transition to the
+/// `failfast-events` thread to deliver.
+///
+/// What a listener may do:
+/// - Call back into the breaker: inspect it, reset it, make calls through it.
+/// - Panic. The event is counted first (a call's outcome, a transition), the other listeners
+///   still hear it, and then the panic unwinds into the thread that caused the event; on
+///   `failfast-events` the panic hook reports it and delivery goes on. A listener that panics
+///   while a guarded call is already unwinding is silenced, as a second panic would abort.
+///
+/// What it should not do:
+/// - Block or work slowly. A listener delays the call whose event it hears, and one that blocks
+///   on `failfast-events` delays the delivery of other circuits' timer transitions (never the
+///   transitions themselves: no circuit stays open past its period because of a listener). Hand
+///   slow work, such as network I/O, to a thread or task of its own.
+/// - Expect a given thread: it runs on callers' threads and on `failfast-events`.
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};

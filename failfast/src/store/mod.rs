@@ -41,7 +41,9 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Whether this process may send a half-open probe through `circuit` now, for at most
     /// `ttl`. A shared store grants this from a token it claimed ahead of time, expiring after
     /// `ttl`, so that the fleet probes a recovering dependency a few calls at a time. It must
-    /// answer at once. The default grants every probe.
+    /// answer at once: it runs on the caller's thread, inside the call. The default grants
+    /// every probe. A store that panics here refuses the probe: the permit is given back and
+    /// the panic unwinds into the caller.
     fn claim_probe(&self, circuit: &Circuit, ttl: Duration) -> bool {
         let _ = (circuit, ttl);
         true
