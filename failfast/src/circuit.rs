@@ -344,11 +344,11 @@ impl Circuit {
     fn close(&self, reason: Reason) {
         let mut inner = lock(&self.inner);
         inner.opens = 0;
-        let was_open = inner.phase == Phase::Open;
+        let left_open = (inner.phase == Phase::Open).then_some(inner.generation);
         self.enter(&mut inner, Phase::Closed, reason, None);
         drop(inner);
-        if was_open {
-            self.clock.cancel_alarm(self);
+        if let Some(generation) = left_open {
+            self.clock.cancel_alarm(self, Some(generation));
         }
         self.dispatch();
     }
@@ -557,7 +557,7 @@ struct Pending {
 
 impl Drop for Circuit {
     fn drop(&mut self) {
-        self.clock.cancel_alarm(self);
+        self.clock.cancel_alarm(self, None);
     }
 }
 

@@ -323,11 +323,12 @@ impl ClockHandle {
         }
     }
 
-    /// Takes back the pending alarm of `circuit`, where the clock allows it. Other clocks let
-    /// stale alarms go as they see fit ([`Alarm::is_stale`]).
-    pub(crate) fn cancel_alarm(&self, circuit: &Circuit) {
+    /// Takes back the pending alarm of `circuit` (any, or only the one ending the open period
+    /// `generation`), where the clock allows it. Other clocks let stale alarms go as they see
+    /// fit ([`Alarm::is_stale`]).
+    pub(crate) fn cancel_alarm(&self, circuit: &Circuit, generation: Option<u32>) {
         if let ClockHandle::System = self {
-            timer::cancel(circuit as *const Circuit as usize);
+            timer::cancel(circuit as *const Circuit as usize, generation);
         }
     }
 }

@@ -14,30 +14,41 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
+use crate::circuit::precedes;
 use crate::clock::Alarm;
 use crate::delivery;
 
-/// The alarms pending, by when they ring and by circuit.
+/// The alarms pending, by when they ring and by circuit (with the open period they end).
 #[derive(Default)]
 struct Alarms {
     by_time: BTreeMap<(Instant, usize), Alarm>,
-    by_circuit: HashMap<usize, Instant>,
+    by_circuit: HashMap<usize, (Instant, u32)>,
 }
 
 impl Alarms {
-    /// Sets `alarm` for `at`, replacing its circuit's earlier alarm; returns whether it is now
-    /// the earliest.
+    /// Sets `alarm` for `at`, in place of its circuit's alarm for an earlier open period; an
+    /// alarm for an earlier period than the one pending (set late by a thread that lost a race)
+    /// is dropped. Returns whether it is now the earliest.
     fn set(&mut self, at: Instant, alarm: Alarm) -> bool {
         let circuit = alarm.circuit_key();
-        self.cancel(circuit);
-        self.by_circuit.insert(circuit, at);
+        if let Some(&(_, pending)) = self.by_circuit.get(&circuit) {
+            if precedes(alarm.generation, pending) {
+                return false;
+            }
+        }
+        self.cancel(circuit, None);
+        self.by_circuit.insert(circuit, (at, alarm.generation));
         self.by_time.insert((at, circuit), alarm);
         self.by_time.keys().next() == Some(&(at, circuit))
     }
 
-    fn cancel(&mut self, circuit: usize) {
-        if let Some(at) = self.by_circuit.remove(&circuit) {
-            self.by_time.remove(&(at, circuit));
+    /// Takes back the circuit's alarm: any, or only the one for the open period `generation`.
+    fn cancel(&mut self, circuit: usize, generation: Option<u32>) {
+        if let Some(&(at, pending)) = self.by_circuit.get(&circuit) {
+            if generation.is_none_or(|generation| generation == pending) {
+                self.by_circuit.remove(&circuit);
+                self.by_time.remove(&(at, circuit));
+            }
         }
     }
 
@@ -90,10 +101,12 @@ pub(crate) fn schedule(at: Instant, alarm: Alarm) -> bool {
     true
 }
 
-/// Takes back the pending alarm of the circuit at `circuit`, if it has one.
-pub(crate) fn cancel(circuit: usize) {
+/// Takes back the pending alarm of the circuit at `circuit`: any, or only the one that ends the
+/// open period `generation` (so that a circuit closing cannot take back the alarm of an open
+/// period that began since).
+pub(crate) fn cancel(circuit: usize, generation: Option<u32>) {
     if let Some(Some(timer)) = TIMER.get().copied() {
-        timer.alarms().cancel(circuit);
+        timer.alarms().cancel(circuit, generation);
     }
 }
 
@@ -153,10 +166,32 @@ mod tests {
     use crate::clock::ClockHandle;
 
     fn alarm(circuit: &Arc<Circuit>) -> Alarm {
+        alarm_for(circuit, 1)
+    }
+
+    fn alarm_for(circuit: &Arc<Circuit>, generation: u32) -> Alarm {
         Alarm {
             circuit: Arc::downgrade(circuit),
-            generation: 1,
+            generation,
         }
+    }
+
+    #[test]
+    fn an_alarm_for_an_earlier_open_period_never_replaces_a_later_one() {
+        let a = Circuit::new("a".into(), ClockHandle::System);
+        let now = Instant::now();
+        let mut alarms = Alarms::default();
+        alarms.set(now + Duration::from_secs(60), alarm_for(&a, 7));
+        // A thread that opened the circuit in generation 5 sets its alarm last.
+        alarms.set(now + Duration::from_secs(10), alarm_for(&a, 5));
+        assert!(
+            matches!(alarms.take_due(now), Err(Some(at)) if at == now + Duration::from_secs(60))
+        );
+        // A thread that closed the circuit's period 5 takes back only that period's alarm.
+        alarms.cancel(alarm(&a).circuit_key(), Some(5));
+        assert_eq!(alarms.len(), 1);
+        alarms.cancel(alarm(&a).circuit_key(), Some(7));
+        assert_eq!(alarms.len(), 0);
     }
 
     /// Tests that count the process's pending alarms take turns.
@@ -208,7 +243,7 @@ mod tests {
         assert!(
             matches!(alarms.take_due(now), Err(Some(at)) if at == now + Duration::from_secs(90))
         );
-        alarms.cancel(alarm(&b).circuit_key());
+        alarms.cancel(alarm(&b).circuit_key(), None);
         assert_eq!(alarms.len(), 1);
         let due = alarms.take_due(now + Duration::from_secs(120)).unwrap();
         assert_eq!(due.circuit_key(), alarm(&a).circuit_key());
