@@ -156,13 +156,7 @@ impl Breaker {
         if ticket.is_probe() {
             return self.call_probe(ticket, counts, call);
         }
-        let guard = FailOnUnwind {
-            breaker: self,
-            ticket,
-        };
-        let result = call();
-        let verdict = Verdict::of(&result, counts);
-        std::mem::forget(guard);
+        let (result, verdict) = self.judge(ticket, counts, call);
         self.record(ticket, verdict);
         result.map_err(Error::Inner)
     }
@@ -176,6 +170,21 @@ impl Breaker {
         F: FnOnce() -> Result<T, E>,
     {
         let probing = Probing::start(&self.shared.circuit, ticket.generation());
+        let (result, verdict) = self.judge(ticket, counts, call);
+        drop(probing);
+        self.record(ticket, verdict);
+        result.map_err(Error::Inner)
+    }
+
+    /// Makes the call of `ticket` and judges its result; a panic in either is recorded as a
+    /// failure as it unwinds.
+    #[inline(always)]
+    fn judge<T, E>(
+        &self,
+        ticket: Ticket,
+        counts: impl FnOnce(&E) -> bool,
+        call: impl FnOnce() -> Result<T, E>,
+    ) -> (Result<T, E>, Verdict) {
         let guard = FailOnUnwind {
             breaker: self,
             ticket,
@@ -183,9 +192,7 @@ impl Breaker {
         let result = call();
         let verdict = Verdict::of(&result, counts);
         std::mem::forget(guard);
-        drop(probing);
-        self.record(ticket, verdict);
-        result.map_err(Error::Inner)
+        (result, verdict)
     }
 
     /// Runs `future` if the circuit allows it when first polled, and counts its outcome: every
