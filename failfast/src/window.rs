@@ -348,11 +348,10 @@ mod tests {
     fn time_window_drops_an_outcome_that_arrives_after_its_bucket_left() {
         let mut window = RateWindow::new(Window::Time(Duration::from_nanos(100)));
         window.record(150, true, false, || 150);
-        let counts = window.record(20, true, false, || 151);
-        assert_eq!(
-            counts.failures, 1,
-            "too late: not counted, and nothing forgotten"
-        );
+        let counts = window.record(20, false, false, || 151);
+        let too_late = "too late: not counted, and nothing forgotten";
+        assert_eq!((counts.calls, counts.failures), (1, 1), "{too_late}");
+        assert_eq!(window.record(151, false, false, || 151).calls, 2);
     }
 
     #[test]
