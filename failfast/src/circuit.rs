@@ -466,7 +466,11 @@ impl Circuit {
             circuit: Arc::downgrade(self),
             generation,
         };
-        if self.clock.set_alarm(until, alarm) {
+        // Refusals may skip the clock only on the system clock, whose timer runs no user code
+        // and loses no alarm. On another clock a refusal reads it anyway (for `Open`'s retry
+        // time), so an alarm rung late, or never, keeps no circuit open past its period.
+        let skips_the_clock = matches!(self.clock, ClockHandle::System);
+        if self.clock.set_alarm(until, alarm) && skips_the_clock {
             let open = pack(OPEN, generation);
             // Only if the word is unchanged: the alarm may already have rung, or a call moved on.
             let _ = self

@@ -1,6 +1,7 @@
 //! Time as the breaker sees it: the [`Clock`] trait, the [`SystemClock`] and a [`ManualClock`] for tests.
 
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -11,10 +12,14 @@ use crate::timer;
 /// A monotonic source of time, injectable so that tests control it.
 ///
 /// A breaker reads its clock to measure slow calls, to place calls in time windows and to decide
-/// when an open circuit may let a probe through. The clock may also take [`Alarm`]s: an alarm rung
-/// when an open period ends lets rejected calls skip reading the clock altogether, which is what
-/// keeps rejection at a few nanoseconds. A clock that cannot ring alarms keeps the default
-/// [`Clock::set_alarm`], and the breaker reads [`Clock::now`] on each rejected call instead.
+/// when an open circuit may let a probe through. The clock may also take [`Alarm`]s, rung when
+/// an open period ends: the circuit then moves to half-open and its listeners hear it at once,
+/// without waiting for a call. A clock that cannot ring alarms keeps the default
+/// [`Clock::set_alarm`], and the circuit moves when a call or [`state`](crate::Breaker::state)
+/// next looks. Either way a rejected call reads [`Clock::now`], so an alarm rung late, or never,
+/// keeps no circuit open past its period. (The [`SystemClock`]'s alarms, rung by a thread that
+/// runs no user code, let rejected calls skip reading the clock altogether: that is what keeps
+/// rejection at a few nanoseconds.)
 ///
 /// ```
 /// use std::time::Duration;
@@ -38,6 +43,11 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 
     /// Asks the clock to ring `alarm` once `now()` has reached `at`. Returns `false` when the
     /// clock cannot (the default), and then `alarm` is dropped unrung.
+    ///
+    /// Ringing runs the circuit's listeners on the ringing thread, and may set a new alarm on
+    /// this clock (a probe made by a listener fails and the circuit opens again): do not hold a
+    /// lock of the clock's while ringing, and expect [`Alarm::ring`] to unwind if a listener
+    /// panics.
     fn set_alarm(&self, at: Duration, alarm: Alarm) -> bool {
         let _ = (at, alarm);
         false
@@ -80,7 +90,10 @@ pub struct Alarm {
 }
 
 impl Alarm {
-    /// Rings the alarm.
+    /// Rings the alarm: moves its circuit to half-open if its open period has ended and nothing
+    /// changed it since, and delivers the transition to the circuit's listeners on this thread.
+    /// If a listener panics, the circuit has moved and the other listeners have heard it; the
+    /// panic then unwinds from here.
     ///
     /// ```
     /// use std::time::Duration;
@@ -270,8 +283,15 @@ impl ManualClock {
             alarms.pending = pending;
             due.into_iter().map(|(_, alarm)| alarm).collect()
         };
+        // Every due alarm rings, even if a listener panics on one; the first panic goes on.
+        let mut first_panic = None;
         for alarm in due {
-            alarm.ring();
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| alarm.ring())) {
+                first_panic.get_or_insert(panic);
+            }
+        }
+        if let Some(panic) = first_panic {
+            resume_unwind(panic);
         }
     }
 }

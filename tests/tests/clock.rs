@@ -117,3 +117,68 @@ fn a_manual_clock_saturates_instead_of_wrapping() {
         "at its greatest reading, it stays there"
     );
 }
+
+#[test]
+fn a_listener_that_panics_while_the_clock_rings_loses_no_other_alarm() {
+    let (builder, clock) = manual("rings_first");
+    let panicky = builder
+        .open_for(SEC)
+        .on_transition(|t| {
+            if t.to == Phase::HalfOpen {
+                panic!("bug in a listener");
+            }
+        })
+        .build()
+        .unwrap();
+    let other = Breaker::builder("rings_second")
+        .clock(clock.clone())
+        .open_for(SEC)
+        .build()
+        .unwrap();
+    panicky.force_open(SEC);
+    other.force_open(SEC);
+    let advanced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| clock.advance(SEC)));
+    assert!(
+        advanced.is_err(),
+        "the listener's panic unwinds from advance"
+    );
+    assert_eq!(
+        other.call(ok).unwrap(),
+        1,
+        "the other circuit's alarm rang too"
+    );
+    assert!(other.state().is_closed());
+}
+
+/// A clock that takes alarms and never rings them.
+#[derive(Debug, Default, Clone)]
+struct ForgetfulClock(Arc<AtomicU64>);
+
+impl Clock for ForgetfulClock {
+    fn now(&self) -> Duration {
+        Duration::from_secs(self.0.load(Ordering::SeqCst))
+    }
+
+    fn set_alarm(&self, _at: Duration, _alarm: failfast::Alarm) -> bool {
+        true
+    }
+}
+
+#[test]
+fn an_alarm_that_never_rings_keeps_no_circuit_open_past_its_period() {
+    let clock = ForgetfulClock::default();
+    let breaker = Breaker::builder("forgotten_alarm")
+        .clock(clock.clone())
+        .open_for(5 * SEC)
+        .build()
+        .unwrap();
+    let _ = breaker.call(fail);
+    assert!(refuses(&breaker));
+    clock.0.store(5, Ordering::SeqCst);
+    assert_eq!(
+        breaker.call(ok).unwrap(),
+        1,
+        "the period ended: a probe went through"
+    );
+    assert!(breaker.state().is_closed());
+}
