@@ -482,7 +482,7 @@ impl Breaker {
     /// use failfast::Breaker;
     /// assert_eq!(Breaker::new("geo", Duration::from_secs(1)).name(), "geo");
     /// ```
-    pub fn name(&self) -> &str {
+    pub fn name(&self) -> &Name {
         &self.shared.name
     }
 
@@ -571,6 +571,14 @@ impl Breaker {
     /// ```
     pub fn set_enabled(&self, enabled: bool) {
         self.shared.enabled.store(enabled, Relaxed);
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(store) = &self.store {
+            store.released(&self.circuit);
+        }
     }
 }
 

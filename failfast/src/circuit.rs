@@ -138,7 +138,7 @@ impl Circuit {
     /// assert_eq!(circuit.name(), "ledger");
     /// # Ok::<(), failfast::ConfigError>(())
     /// ```
-    pub fn name(&self) -> &str {
+    pub fn name(&self) -> &Name {
         &self.name
     }
 

@@ -177,3 +177,36 @@ fn a_memory_store_lets_go_of_circuits_no_breaker_uses() {
     );
     drop(kept);
 }
+
+#[test]
+fn a_memory_store_lets_a_circuit_go_with_its_last_breaker_unless_it_is_open() {
+    let store = MemoryStore::new();
+    let build = |name: &'static str| {
+        Breaker::builder(name)
+            .store(store.clone())
+            .open_for(60 * SEC)
+            .build()
+            .unwrap()
+    };
+    let (a, also_a, b) = (build("closed_one"), build("closed_one"), build("open_one"));
+    let _ = b.call(fail);
+    a.force_open(SEC);
+    a.reset(); // two transitions, which a new circuit would not have
+    drop(a);
+    assert!(
+        store.names().iter().any(|n| n == "closed_one"),
+        "also_a uses it"
+    );
+    drop((also_a, b));
+    assert_eq!(store.names(), ["open_one"], "the open circuit is kept");
+    assert!(refuses(&build("open_one")), "and found open again");
+    let fresh = build("closed_one");
+    assert_eq!(fresh.stats().transitions, 0);
+    assert_eq!(
+        store
+            .circuit(&Name::from("closed_one"), &|| unreachable!())
+            .transitions(),
+        0,
+        "a new circuit, not the old one"
+    );
+}

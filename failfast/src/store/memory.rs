@@ -12,9 +12,11 @@ use crate::name::Name;
 /// `MemoryStore` share a circuit per name. The process-wide [`Registry`](crate::Registry) shares
 /// whole breakers by name.
 ///
-/// The store keeps a circuit while a breaker uses it, and while it is open; a circuit that no
-/// breaker uses any more is let go once it is closed or its open period has ended, so a store
-/// that sees a name per host or tenant keeps only those in use.
+/// The store keeps a circuit while a breaker uses it, and while it is open. When the last
+/// breaker of a circuit is dropped, the store lets the circuit go, unless it is open: a new
+/// breaker of that name then finds it open. An open circuit that no breaker uses is let go once
+/// its period has ended, the next time the store grows. So a store that sees a name per host or
+/// tenant keeps about the circuits in use.
 ///
 /// ```
 /// use failfast::{Breaker, MemoryStore};
@@ -82,5 +84,14 @@ impl Store for MemoryStore {
         let circuit = create();
         circuits.by_name.insert(name.clone(), circuit.clone());
         circuit
+    }
+
+    fn released(&self, circuit: &Arc<Circuit>) {
+        let mut circuits = self.lock();
+        let unused = Arc::strong_count(circuit) <= 2 && !circuit.is_open_now();
+        let kept = circuits.by_name.get(circuit.name().as_str());
+        if unused && kept.is_some_and(|kept| Arc::ptr_eq(kept, circuit)) {
+            circuits.by_name.remove(circuit.name().as_str());
+        }
     }
 }

@@ -48,6 +48,14 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         let _ = (circuit, ttl);
         true
     }
+
+    /// A breaker that used `circuit` is gone (its last clone was dropped): the store may let go
+    /// of the circuit if no other breaker uses it. The breaker's own reference is still counted
+    /// while this runs, so a circuit held only by the store and that breaker has a strong count
+    /// of 2. The default does nothing.
+    fn released(&self, circuit: &Arc<Circuit>) {
+        let _ = circuit;
+    }
 }
 
 impl<S: Store + ?Sized> Store for Arc<S> {
@@ -57,5 +65,9 @@ impl<S: Store + ?Sized> Store for Arc<S> {
 
     fn claim_probe(&self, circuit: &Circuit, ttl: Duration) -> bool {
         (**self).claim_probe(circuit, ttl)
+    }
+
+    fn released(&self, circuit: &Arc<Circuit>) {
+        (**self).released(circuit)
     }
 }
