@@ -56,7 +56,9 @@ use proc_macro::TokenStream;
 /// - `store = <expr>`: where the circuit lives (any `failfast::Store`), evaluated once.
 /// - `enabled = <bool expr>`: evaluated on every call; `false` calls the body directly.
 /// - `breaker = <expr>`: use a breaker configured elsewhere (an expression that borrows as
-///   `&failfast::Breaker`), instead of `name`, `secs`, `threshold` and `store`.
+///   `&failfast::Breaker`), instead of `name`, `secs`, `threshold` and `store`. It is evaluated
+///   on every call and may use the function's arguments: `breaker = self.breaker`, or
+///   `breaker = hosts.breaker(host)` for a breaker per host.
 /// - `fallback = <path>`: a function of the same asyncness that receives the
 ///   `failfast::Error<E>` (the rejection, or a counted failure) and returns the function's
 ///   return type. Errors that do not count are returned as they are, without the fallback.

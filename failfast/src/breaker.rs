@@ -130,7 +130,10 @@ impl Breaker {
     /// A call made through the same circuit inside a half-open probe, on the probe's thread (a
     /// guarded function calling another on the same circuit, or itself), runs as part of the
     /// probe: it takes no permit of its own and is not counted, and the probe's outcome is the
-    /// one that counts. So nesting never turns a refusal into the probe's failure.
+    /// one that counts. So nesting never turns a refusal into the probe's failure. While the
+    /// circuit is closed, nested calls are calls like any other: an error that fails the inner
+    /// call and then the outer one counts twice. Guard one level, or let the outer level count
+    /// only its own errors.
     ///
     /// ```
     /// use std::time::Duration;

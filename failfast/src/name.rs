@@ -18,7 +18,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// it, so a service that makes names for days keeps only those in use.
 ///
 /// A `Name` reads as the `str` it holds: it derefs to it, displays as it, and compares, hashes
-/// and orders as it.
+/// and orders as it; it can key a map looked up by `&str`. A map keyed by `String` is looked up
+/// with `name.as_str()`. A borrowed `&str` that is not `'static` makes a name with
+/// `Name::from(host.to_owned())`.
 ///
 /// ```
 /// use std::time::Duration;

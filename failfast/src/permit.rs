@@ -5,7 +5,7 @@ use std::fmt;
 use crate::breaker::Breaker;
 use crate::error::Error;
 
-/// Leave to make one call through an open-or-closed circuit, from
+/// Leave to make one call through a closed or half-open circuit, from
 /// [`Breaker::try_acquire`]. Spend it with [`success`](Permit::success),
 /// [`failure`](Permit::failure) or [`ignore`](Permit::ignore); a permit dropped unspent counts
 /// as nothing and gives its half-open probe slot back.

@@ -122,7 +122,7 @@ impl TripPolicy {
     }
 
     /// The fewest calls a rate policy's window must hold before it may open the circuit
-    /// (default 10, or the window's size if smaller).
+    /// (default 10; for [`Window::LastCalls`] smaller than 10 calls, the window's size).
     ///
     /// ```
     /// use std::time::Duration;

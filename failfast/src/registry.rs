@@ -213,8 +213,10 @@ impl Registry {
     }
 
     /// Stops keeping the breaker named `name`, and returns it. Clones of it keep working; the
-    /// next [`get_or_create`](Self::get_or_create) of the name makes a new breaker. For
-    /// registries of breakers per host or tenant, whose names come and go.
+    /// next [`get_or_create`](Self::get_or_create) of the name makes a new breaker, whose
+    /// [`stats`](Breaker::stats) start from zero. For registries of breakers per host or tenant,
+    /// whose names come and go. With a default store, the new breaker joins the old circuit if
+    /// the store still holds it: a [`MemoryStore`](crate::MemoryStore) holds it while it is open.
     ///
     /// ```
     /// use std::time::Duration;
