@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::clock::nanos;
 use crate::error::ConfigError;
 
 /// How long each open period lasts.
@@ -154,7 +155,9 @@ impl Backoff {
         if self.jitter == 0.0 {
             nominal
         } else {
-            nominal.mul_f64(1.0 - self.jitter * random())
+            // In whole nanoseconds, where a float that rounds up saturates instead of panicking.
+            let shortened = nanos(nominal) as f64 * (1.0 - self.jitter * random());
+            Duration::from_nanos(shortened as u64)
         }
     }
 }
@@ -195,6 +198,13 @@ mod tests {
         assert_eq!(backoff.duration(1, || 0.0), 10 * SEC);
         assert_eq!(backoff.duration(1, || 0.5), Duration::from_millis(8750));
         assert!(backoff.duration(1, || 0.999_999) > Duration::from_millis(7500));
+    }
+
+    #[test]
+    fn jitter_on_the_longest_period_never_overflows() {
+        let backoff = Backoff::constant(Duration::MAX).jitter(0.5);
+        assert!(backoff.duration(1, || 0.0) >= Duration::from_nanos(i64::MAX as u64 - 1024));
+        assert!(backoff.duration(1, || 0.999_999) > Duration::ZERO);
     }
 
     #[test]

@@ -172,9 +172,14 @@ impl Breaker {
         P: FnOnce(&E) -> bool,
         F: FnOnce() -> Result<T, E>,
     {
-        let probing = Probing::start(&self.shared.circuit, ticket.generation());
-        let (result, verdict) = self.judge(ticket, counts, call);
-        drop(probing);
+        // The probe is remembered only while `call` runs: not while its outcome is recorded (and
+        // listeners hear it), not even when `call` unwinds.
+        let circuit = &self.shared.circuit;
+        let probing = || {
+            let _probing = Probing::start(circuit, ticket.generation());
+            call()
+        };
+        let (result, verdict) = self.judge(ticket, counts, probing);
         self.record(ticket, verdict);
         result.map_err(Error::Inner)
     }

@@ -375,8 +375,8 @@ impl Builder {
         Breaker::from_shared(Shared {
             name,
             enabled: AtomicBool::new(enabled && !disabled_by_env()),
+            tripper: Tripper::new(&policy, circuit.generation()),
             circuit,
-            tripper: Tripper::new(&policy),
             settings: TransitionSettings { half_open, backoff },
             listeners: Listeners(listeners.into()),
             counters: Counters::default(),

@@ -16,7 +16,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use crate::backoff::Backoff;
-use crate::clock::{Alarm, ClockHandle, nanos};
+use crate::clock::{Alarm, ClockHandle, later, nanos};
 use crate::event::{Listener, Reason, Transition, resume_unless_unwinding};
 use crate::half_open::{HalfOpenSettings, ProbeVerdict, Probes};
 use crate::name::Name;
@@ -204,6 +204,11 @@ impl Circuit {
         }
     }
 
+    /// The circuit's current generation.
+    pub(crate) fn generation(&self) -> u32 {
+        generation(self.word.load(Acquire))
+    }
+
     /// Whether the circuit is half-open in `generation`.
     pub(crate) fn is_half_open_in(&self, generation: u32) -> bool {
         self.word.load(Acquire) == pack(HALF_OPEN, generation)
@@ -230,7 +235,14 @@ impl Circuit {
         let admitted = inner.probes.admit(now, &settings.half_open);
         let generation = inner.generation;
         drop(inner);
+        // A listener that panics on the move to half-open must not keep the permit.
+        let permit = admitted.ok().map(|id| GiveBackOnUnwind {
+            circuit: self,
+            generation,
+            id,
+        });
         self.dispatch();
+        std::mem::forget(permit);
         admitted.map(|id| Admission::Probe(generation, id))
     }
 
@@ -449,7 +461,7 @@ impl Circuit {
     /// Opens the circuit for `duration`; returns the new generation and the period's end.
     fn open_for(&self, inner: &mut Inner, duration: Duration, reason: Reason) -> (u32, u64) {
         let duration = nanos(duration);
-        inner.until = self.clock.now().saturating_add(duration);
+        inner.until = later(self.clock.now(), duration);
         let open_for = Duration::from_nanos(duration);
         self.enter(inner, Phase::Open, reason, Some(open_for));
         (inner.generation, inner.until)
@@ -548,6 +560,23 @@ impl Circuit {
         }
         if let Some(panic) = first_panic {
             resume_unless_unwinding(panic);
+        }
+    }
+}
+
+/// Gives a probe permit back if dropped: held while listeners that may panic run between the
+/// moment a permit is taken and the moment its call is let through.
+struct GiveBackOnUnwind<'a> {
+    circuit: &'a Circuit,
+    generation: u32,
+    id: u32,
+}
+
+impl Drop for GiveBackOnUnwind<'_> {
+    fn drop(&mut self) {
+        let mut inner = lock(&self.circuit.inner);
+        if inner.generation == self.generation && inner.phase == Phase::HalfOpen {
+            inner.probes.release(self.id);
         }
     }
 }

@@ -38,7 +38,8 @@ use crate::timer;
 /// ```
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// Time elapsed since this clock's origin. It must never go backwards by itself; a test clock
-    /// that is set backwards is survived, not relied upon.
+    /// that is set backwards is survived, not relied upon. It must not panic: it is read while a
+    /// guarded call that panicked unwinds, where a second panic aborts the process.
     fn now(&self) -> Duration;
 
     /// Asks the clock to ring `alarm` once `now()` has reached `at`. Returns `false` when the
@@ -302,17 +303,20 @@ impl Clock for ManualClock {
     }
 
     fn set_alarm(&self, at: Duration, alarm: Alarm) -> bool {
+        let mut alarms = self.shared.alarms.lock().unwrap_or_else(|p| p.into_inner());
+        // Read under the lock: an `advance` that moves past `at` after this reading rings the
+        // alarm pushed below, as its ringing waits for the lock.
         if at <= self.now() {
+            drop(alarms);
             alarm.ring();
-        } else {
-            let mut alarms = self.shared.alarms.lock().unwrap_or_else(|p| p.into_inner());
-            // Letting go of stale alarms whenever their number doubles costs a constant per alarm.
-            if alarms.pending.len() >= 2 * alarms.kept.max(8) {
-                alarms.pending.retain(|(_, alarm)| !alarm.is_stale());
-                alarms.kept = alarms.pending.len();
-            }
-            alarms.pending.push((at, alarm));
+            return true;
         }
+        // Letting go of stale alarms whenever their number doubles costs a constant per alarm.
+        if alarms.pending.len() >= 2 * alarms.kept.max(8) {
+            alarms.pending.retain(|(_, alarm)| !alarm.is_stale());
+            alarms.kept = alarms.pending.len();
+        }
+        alarms.pending.push((at, alarm));
         true
     }
 }
@@ -361,6 +365,13 @@ pub(crate) const MAX_NANOS: u64 = i64::MAX as u64;
 #[inline]
 pub(crate) fn nanos(duration: Duration) -> u64 {
     u64::try_from(duration.as_nanos()).map_or(MAX_NANOS, |n| n.min(MAX_NANOS))
+}
+
+/// The reading `by` nanoseconds after `now`, saturating at [`MAX_NANOS`] as readings do: a time
+/// beyond the last reading would never come.
+#[inline]
+pub(crate) fn later(now: u64, by: u64) -> u64 {
+    now.saturating_add(by).min(MAX_NANOS)
 }
 
 #[cfg(test)]

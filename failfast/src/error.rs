@@ -25,7 +25,9 @@ use crate::name::Name;
 ///
 /// `Error` is transparent over the call's own error: [`Error::Inner`] displays as `E` does and
 /// its [`source`](std::error::Error::source) is `E`'s, so that error reporters (`anyhow`'s
-/// `{:#}`, `tracing`'s error chains) show the whole chain of causes.
+/// `{:#}`, `tracing`'s error chains) show the whole chain of causes. So `Error<E>` is a
+/// [`std::error::Error`] when `E` is one; for an `E` that is not (`anyhow::Error`, `String`,
+/// `Box<dyn Error>`), [`into_error`](Error::into_error) converts it into one.
 #[derive(Debug)]
 pub enum Error<E> {
     /// The circuit is open (or its probes are all taken): the call was not made.
@@ -118,6 +120,43 @@ impl<E> Error<E> {
         match self {
             Error::Open(open) => Error::Open(open),
             Error::Inner(inner) => Error::Inner(f(inner)),
+        }
+    }
+}
+
+impl<E> Error<E> {
+    /// The rejection or the call's own error, converted into one error type `R`: for `?` in
+    /// functions that return `anyhow::Result`, `Result<_, Box<dyn Error + Send + Sync>>` or an
+    /// error enum of one's own, whatever `E` is (`anyhow::Error` and `String` included). The
+    /// rejection stays an [`Open`], which `R` can be downcast to.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, Error, Open};
+    ///
+    /// fn fetch(breaker: &Breaker) -> anyhow::Result<u32> {
+    ///     let answer = breaker.call(|| Err::<u32, _>(anyhow::anyhow!("connection reset")));
+    ///     Ok(answer.map_err(Error::into_error::<anyhow::Error>)?)
+    /// }
+    ///
+    /// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    /// fn fetch_boxed(breaker: &Breaker) -> Result<u32, BoxError> {
+    ///     let answer = breaker.call(|| Err::<u32, String>("connection reset".into()));
+    ///     Ok(answer.map_err(Error::into_error::<BoxError>)?)
+    /// }
+    ///
+    /// let breaker = Breaker::new("catalog", Duration::from_secs(60));
+    /// assert_eq!(fetch(&breaker).unwrap_err().to_string(), "connection reset");
+    /// assert!(fetch(&breaker).unwrap_err().downcast_ref::<Open>().is_some());
+    /// assert!(fetch_boxed(&breaker).unwrap_err().is::<Open>());
+    /// ```
+    pub fn into_error<R>(self) -> R
+    where
+        R: From<Open> + From<E>,
+    {
+        match self {
+            Error::Open(open) => R::from(open),
+            Error::Inner(inner) => R::from(inner),
         }
     }
 }

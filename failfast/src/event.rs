@@ -88,7 +88,8 @@ pub enum Reason {
 ///
 /// Listeners run on the thread that caused the event, after the breaker has released its locks.
 /// Transitions reach every listener of every breaker sharing the circuit, one at a time and in
-/// the order they happened. The end of an open period on the system clock is noticed by the
+/// the order they happened; so a transition made while another thread is delivering the
+/// circuit's earlier ones is delivered by that thread, after them. The end of an open period on the system clock is noticed by the
 /// `failfast-timer` thread, which moves the circuit to half-open and leaves the transition to the
 /// `failfast-events` thread to deliver.
 ///

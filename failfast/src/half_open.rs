@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::clock::nanos;
+use crate::clock::{later, nanos};
 use crate::error::ConfigError;
 
 /// The half-open settings a breaker was built with.
@@ -83,7 +83,7 @@ impl Probes {
         if self.in_flight.len() < settings.probes as usize {
             let id = self.next_id;
             self.next_id = (self.next_id + 1) % MAX_PROBE_ID;
-            let expires = now.saturating_add(nanos(settings.probe_timeout));
+            let expires = later(now, nanos(settings.probe_timeout));
             self.in_flight.push((id, expires));
             Ok(id)
         } else {

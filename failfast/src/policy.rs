@@ -274,12 +274,13 @@ pub(crate) struct RateTripper {
 }
 
 impl Tripper {
-    /// Applies a validated policy.
-    pub(crate) fn new(policy: &TripPolicy) -> Self {
+    /// Applies a validated policy to a circuit now in `generation`: outcomes of that generation
+    /// and later ones count.
+    pub(crate) fn new(policy: &TripPolicy, generation: u32) -> Self {
         match policy.rule {
             Rule::ConsecutiveFailures(threshold) => Tripper::Consecutive {
                 threshold,
-                failures: AtomicU64::new(0),
+                failures: AtomicU64::new(pack(generation, 0)),
             },
             Rule::Rate {
                 failure_rate,
@@ -294,7 +295,7 @@ impl Tripper {
                     slow: policy.slow.map(|s| (nanos(s.threshold), s.rate)),
                     min_calls,
                     timed: policy.slow.is_some() || matches!(window, Window::Time(_)),
-                    window: Mutex::new((0, RateWindow::new(window))),
+                    window: Mutex::new((generation, RateWindow::new(window))),
                 }))
             }
         }
@@ -449,7 +450,7 @@ mod tests {
 
     #[test]
     fn consecutive_failures_trip_at_the_threshold_and_a_success_resets() {
-        let tripper = Tripper::new(&TripPolicy::consecutive_failures(3));
+        let tripper = Tripper::new(&TripPolicy::consecutive_failures(3), 0);
         assert_eq!(tripper.failure(0, at(0, 0, true), || 0), None);
         assert_eq!(tripper.failure(0, at(0, 0, true), || 0), None);
         assert_eq!(tripper.success(0, at(0, 0, false), || 0), None);
@@ -463,7 +464,7 @@ mod tests {
 
     #[test]
     fn a_new_generation_starts_the_count_again() {
-        let tripper = Tripper::new(&TripPolicy::consecutive_failures(2));
+        let tripper = Tripper::new(&TripPolicy::consecutive_failures(2), 0);
         assert_eq!(tripper.failure(4, at(0, 0, true), || 0), None);
         assert_eq!(tripper.failure(5, at(0, 0, true), || 0), None);
         assert_eq!(
@@ -474,7 +475,7 @@ mod tests {
 
     #[test]
     fn a_late_outcome_of_an_earlier_closed_phase_changes_nothing() {
-        let tripper = Tripper::new(&TripPolicy::consecutive_failures(3));
+        let tripper = Tripper::new(&TripPolicy::consecutive_failures(3), 0);
         assert_eq!(tripper.failure(6, at(0, 0, true), || 0), None);
         assert_eq!(tripper.success(3, at(0, 0, false), || 0), None);
         assert_eq!(tripper.failure(3, at(0, 0, true), || 0), None);
@@ -485,7 +486,7 @@ mod tests {
         );
 
         let policy = TripPolicy::failure_rate(1.0, Window::LastCalls(3)).min_calls(3);
-        let tripper = Tripper::new(&policy);
+        let tripper = Tripper::new(&policy, 0);
         assert_eq!(tripper.failure(6, at(0, 0, true), || 0), None);
         assert_eq!(tripper.success(3, at(0, 0, false), || 0), None);
         assert_eq!(tripper.failure(6, at(0, 0, true), || 0), None);
@@ -496,8 +497,26 @@ mod tests {
     }
 
     #[test]
+    fn a_breaker_joining_a_circuit_far_along_counts_its_outcomes() {
+        let generation = (1 << 31) + 7;
+        let tripper = Tripper::new(&TripPolicy::consecutive_failures(2), generation);
+        assert_eq!(tripper.failure(generation, at(0, 0, true), || 0), None);
+        assert_eq!(
+            tripper.failure(generation, at(0, 0, true), || 0),
+            Some(Reason::ConsecutiveFailures(2))
+        );
+        let policy = TripPolicy::failure_rate(1.0, Window::LastCalls(2)).min_calls(2);
+        let tripper = Tripper::new(&policy, generation);
+        assert_eq!(tripper.failure(generation, at(0, 0, true), || 0), None);
+        assert_eq!(
+            tripper.failure(generation, at(0, 0, true), || 0),
+            Some(Reason::FailureRate(1.0))
+        );
+    }
+
+    #[test]
     fn generations_compare_across_the_wrap() {
-        let tripper = Tripper::new(&TripPolicy::consecutive_failures(2));
+        let tripper = Tripper::new(&TripPolicy::consecutive_failures(2), 0);
         assert_eq!(tripper.failure(u32::MAX, at(0, 0, true), || 0), None);
         assert_eq!(tripper.failure(2, at(0, 0, true), || 0), None);
         assert_eq!(
@@ -514,7 +533,7 @@ mod tests {
     #[test]
     fn failure_rate_waits_for_min_calls() {
         let policy = TripPolicy::failure_rate(0.5, Window::LastCalls(4)).min_calls(4);
-        let tripper = Tripper::new(&policy);
+        let tripper = Tripper::new(&policy, 0);
         assert_eq!(tripper.failure(0, at(0, 0, true), || 0), None);
         assert_eq!(tripper.failure(0, at(0, 0, true), || 0), None);
         assert_eq!(tripper.success(0, at(0, 0, false), || 0), None);
@@ -529,7 +548,7 @@ mod tests {
     fn slow_successes_count_toward_the_slow_rate() {
         let policy =
             TripPolicy::slow_call_rate(Duration::from_nanos(100), 1.0, Window::LastCalls(2));
-        let tripper = Tripper::new(&policy);
+        let tripper = Tripper::new(&policy, 0);
         assert!(tripper.timed());
         assert_eq!(tripper.success(0, at(0, 100, false), || 0), None);
         assert_eq!(
@@ -537,7 +556,7 @@ mod tests {
             Some(Reason::SlowCallRate(1.0))
         );
         // Failures alone never trip a slow-call policy.
-        let tripper = Tripper::new(&policy);
+        let tripper = Tripper::new(&policy, 0);
         assert_eq!(tripper.failure(0, at(0, 1, true), || 0), None);
         assert_eq!(tripper.failure(0, at(0, 1, true), || 0), None);
     }

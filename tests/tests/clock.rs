@@ -182,3 +182,18 @@ fn an_alarm_that_never_rings_keeps_no_circuit_open_past_its_period() {
     );
     assert!(breaker.state().is_closed());
 }
+
+#[test]
+fn a_manual_clock_at_its_greatest_reading_still_opens_and_ends_periods() {
+    let (builder, clock) = manual("end_of_time");
+    let breaker = builder.open_for(SEC).build().unwrap();
+    clock.advance(Duration::MAX);
+    clock.advance(Duration::MAX);
+    breaker.force_open(SEC);
+    assert_eq!(
+        breaker.state().phase(),
+        Phase::HalfOpen,
+        "no period can end after the last reading: it ended at once"
+    );
+    assert_eq!(breaker.call(ok).unwrap(), 1);
+}

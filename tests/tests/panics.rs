@@ -201,3 +201,62 @@ fn a_store_that_panics_does_not_keep_the_probe_permit() {
         "each call reached the store: the permit was free"
     );
 }
+
+/// A clock that cannot ring alarms: a call finds that the open period ended, and moves the
+/// circuit to half-open itself, so that listeners hear it on the caller's thread.
+#[derive(Debug, Default, Clone)]
+struct PlainClock(Arc<std::sync::atomic::AtomicU64>);
+
+impl failfast::Clock for PlainClock {
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+#[test]
+fn a_listener_panicking_on_half_open_does_not_keep_the_probe_permit() {
+    let clock = PlainClock::default();
+    let breaker = Breaker::builder("panicky_half_open")
+        .clock(clock.clone())
+        .open_for(SEC)
+        .on_transition(|t| {
+            if t.to == Phase::HalfOpen {
+                panic!("bug in on_transition")
+            }
+        })
+        .build()
+        .unwrap();
+    let _ = breaker.call(fail);
+    clock.0.store(1, std::sync::atomic::Ordering::SeqCst);
+    panics(|| drop(breaker.call(ok)));
+    assert_eq!(breaker.state().phase(), Phase::HalfOpen);
+    assert_eq!(breaker.call(ok).unwrap(), 1, "the permit was given back");
+    assert!(breaker.state().is_closed());
+}
+
+#[test]
+fn a_listener_of_a_panicking_probe_does_not_call_through_it() {
+    static BREAKER: std::sync::OnceLock<Breaker> = std::sync::OnceLock::new();
+    let refused_inside = Arc::new(Mutex::new(None));
+    let (builder, clock) = manual("panicky_probe_listener");
+    let breaker = builder
+        .open_for(SEC)
+        .on_failure({
+            let refused_inside = refused_inside.clone();
+            move |_| {
+                let breaker = BREAKER.get().unwrap();
+                *refused_inside.lock().unwrap() = Some(breaker.call(ok).is_err());
+            }
+        })
+        .build()
+        .unwrap();
+    let breaker = BREAKER.get_or_init(|| breaker);
+    breaker.force_open(SEC);
+    clock.advance(SEC);
+    panics(|| drop(breaker.call(|| -> Result<u32, &str> { panic!("bug in the probe") })));
+    assert_eq!(
+        *refused_inside.lock().unwrap(),
+        Some(true),
+        "the listener's call is not part of the probe that panicked"
+    );
+}
