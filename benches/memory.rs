@@ -258,26 +258,28 @@ fn print_left_behind() {
     println!("Live bytes after, minus live bytes before; every breaker has been dropped.\n");
     println!("| what was done | left behind | each |");
     println!("|---|---:|---:|");
-    let names = bytes_left_by_names(DROPPED_NAMES);
-    println!(
-        "| {} breakers with names of their own made, called once and dropped: the names | {} | {} |",
-        grouped(DROPPED_NAMES as i64),
-        bytes(names),
-        bytes(per(names, DROPPED_NAMES)),
+    let row = |what: &str, count: usize, left: i64| {
+        let each = bytes(per(left, count));
+        println!(
+            "| {} {what} | {} | {each} |",
+            grouped(count as i64),
+            bytes(left)
+        );
+    };
+    row(
+        "breakers with names of their own made, called once and dropped: the names",
+        DROPPED_NAMES,
+        bytes_left_by_names(DROPPED_NAMES),
     );
-    let open = bytes_left_by_open_breakers(DROPPED_OPEN);
-    println!(
-        "| {} breakers forced open for an hour, then dropped: their alarms and names | {} | {} |",
-        grouped(DROPPED_OPEN as i64),
-        bytes(open),
-        bytes(per(open, DROPPED_OPEN)),
+    row(
+        "breakers forced open for an hour, then dropped: their alarms and names",
+        DROPPED_OPEN,
+        bytes_left_by_open_breakers(DROPPED_OPEN),
     );
-    let reopened = bytes_left_by_reopening(REOPENINGS);
-    println!(
-        "| {} × `force_open(Duration::MAX)` then `reset()` on one breaker: their alarms | {} | {} |",
-        grouped(REOPENINGS as i64),
-        bytes(reopened),
-        bytes(per(reopened, REOPENINGS)),
+    row(
+        "× `force_open(Duration::MAX)` then `reset()` on one breaker: their alarms",
+        REOPENINGS,
+        bytes_left_by_reopening(REOPENINGS),
     );
 }
 

@@ -1,8 +1,10 @@
 //! Helpers shared by the integration tests.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use failfast::{Breaker, Builder, ManualClock};
+use failfast::{Breaker, Builder, Clock, ManualClock};
 
 /// One second.
 pub const SEC: Duration = Duration::from_secs(1);
@@ -34,4 +36,22 @@ pub fn refuses(breaker: &Breaker) -> bool {
         .is_err_and(|e| e.is_open());
     assert!(refused != ran, "a call either runs or is refused");
     refused
+}
+
+/// A clock of whole seconds that cannot ring alarms: a breaker on it reads it on refused calls,
+/// and moves an open circuit to half-open when a call finds the period ended.
+#[derive(Debug, Default, Clone)]
+pub struct PlainClock(Arc<AtomicU64>);
+
+impl PlainClock {
+    /// Sets the clock to `secs` seconds.
+    pub fn set_secs(&self, secs: u64) {
+        self.0.store(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for PlainClock {
+    fn now(&self) -> Duration {
+        Duration::from_secs(self.0.load(Ordering::SeqCst))
+    }
 }

@@ -1,11 +1,9 @@
 //! Clocks that jump, and clocks that cannot ring alarms.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use failfast::{Breaker, Clock, Phase, TripPolicy, Window};
-use tests::{SEC, fail, manual, ok, refuses};
+use tests::{PlainClock, SEC, fail, manual, ok, refuses};
 
 #[test]
 fn a_clock_jumping_forward_ends_the_open_period() {
@@ -42,16 +40,6 @@ fn a_clock_jumping_backward_is_survived() {
     assert_eq!(breaker.state().phase(), Phase::HalfOpen);
 }
 
-/// A clock that cannot ring alarms: the breaker must read it on refused calls instead.
-#[derive(Debug, Default, Clone)]
-struct PlainClock(Arc<AtomicU64>);
-
-impl Clock for PlainClock {
-    fn now(&self) -> Duration {
-        Duration::from_secs(self.0.load(Ordering::SeqCst))
-    }
-}
-
 #[test]
 fn a_clock_without_alarms_is_read_on_refused_calls() {
     let clock = PlainClock::default();
@@ -61,10 +49,10 @@ fn a_clock_without_alarms_is_read_on_refused_calls() {
         .build()
         .unwrap();
     let _ = breaker.call(fail);
-    clock.0.store(4, Ordering::SeqCst);
+    clock.set_secs(4);
     assert!(refuses(&breaker));
     assert_eq!(breaker.try_acquire().unwrap_err().retry_in(), SEC);
-    clock.0.store(5, Ordering::SeqCst);
+    clock.set_secs(5);
     assert_eq!(
         breaker.call(ok).unwrap(),
         1,
@@ -152,11 +140,11 @@ fn a_listener_that_panics_while_the_clock_rings_loses_no_other_alarm() {
 
 /// A clock that takes alarms and never rings them.
 #[derive(Debug, Default, Clone)]
-struct ForgetfulClock(Arc<AtomicU64>);
+struct ForgetfulClock(PlainClock);
 
 impl Clock for ForgetfulClock {
     fn now(&self) -> Duration {
-        Duration::from_secs(self.0.load(Ordering::SeqCst))
+        self.0.now()
     }
 
     fn set_alarm(&self, _at: Duration, _alarm: failfast::Alarm) -> bool {
@@ -174,7 +162,7 @@ fn an_alarm_that_never_rings_keeps_no_circuit_open_past_its_period() {
         .unwrap();
     let _ = breaker.call(fail);
     assert!(refuses(&breaker));
-    clock.0.store(5, Ordering::SeqCst);
+    clock.0.set_secs(5);
     assert_eq!(
         breaker.call(ok).unwrap(),
         1,

@@ -38,6 +38,17 @@ enum Late {
     PermitFails,
 }
 
+impl Late {
+    const ALL: [Late; 6] = [
+        Late::CallSucceeds,
+        Late::CallFails,
+        Late::RunSucceeds,
+        Late::RunFails,
+        Late::PermitSucceeds,
+        Late::PermitFails,
+    ];
+}
+
 fn end_late(breaker: &Breaker, late: Late) {
     let outcome = |succeed: bool| if succeed { Ok(1) } else { Err("late") };
     match late {
@@ -66,16 +77,8 @@ fn end_late(breaker: &Breaker, late: Late) {
 
 #[test]
 fn an_outcome_from_an_earlier_closed_period_leaves_the_current_counts_alone() {
-    use Late::*;
     for policy in policies() {
-        for late in [
-            CallSucceeds,
-            CallFails,
-            RunSucceeds,
-            RunFails,
-            PermitSucceeds,
-            PermitFails,
-        ] {
+        for late in Late::ALL {
             let (builder, _clock) = manual("late_outcome");
             let breaker = builder.trip(policy.clone()).build().unwrap();
             end_late(&breaker, late);

@@ -6,7 +6,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use failfast::{Breaker, Builder, Circuit, ManualClock, MemoryStore, Name, Phase, Store, failfast};
 use futures::executor::block_on;
-use tests::{SEC, fail, manual, ok};
+use tests::{PlainClock, SEC, fail, manual, ok};
 
 #[test]
 fn a_panic_counts_as_a_failure_and_keeps_unwinding() {
@@ -202,17 +202,6 @@ fn a_store_that_panics_does_not_keep_the_probe_permit() {
     );
 }
 
-/// A clock that cannot ring alarms: a call finds that the open period ended, and moves the
-/// circuit to half-open itself, so that listeners hear it on the caller's thread.
-#[derive(Debug, Default, Clone)]
-struct PlainClock(Arc<std::sync::atomic::AtomicU64>);
-
-impl failfast::Clock for PlainClock {
-    fn now(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.0.load(std::sync::atomic::Ordering::SeqCst))
-    }
-}
-
 #[test]
 fn a_listener_panicking_on_half_open_does_not_keep_the_probe_permit() {
     let clock = PlainClock::default();
@@ -227,7 +216,7 @@ fn a_listener_panicking_on_half_open_does_not_keep_the_probe_permit() {
         .build()
         .unwrap();
     let _ = breaker.call(fail);
-    clock.0.store(1, std::sync::atomic::Ordering::SeqCst);
+    clock.set_secs(1);
     panics(|| drop(breaker.call(ok)));
     assert_eq!(breaker.state().phase(), Phase::HalfOpen);
     assert_eq!(breaker.call(ok).unwrap(), 1, "the permit was given back");
