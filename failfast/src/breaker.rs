@@ -130,7 +130,9 @@ impl Breaker {
     /// A call made through the same circuit inside a half-open probe, on the probe's thread (a
     /// guarded function calling another on the same circuit, or itself), runs as part of the
     /// probe: it takes no permit of its own and is not counted, and the probe's outcome is the
-    /// one that counts. So nesting never turns a refusal into the probe's failure. While the
+    /// one that counts. So nesting never turns a refusal into the probe's failure. (A probe
+    /// taken with [`try_acquire`](Self::try_acquire) is not watched this way, nor is work a
+    /// probe hands to another thread or task: such calls ask for a permit of their own.) While the
     /// circuit is closed, nested calls are calls like any other: an error that fails the inner
     /// call and then the outer one counts twice. Guard one level, or let the outer level count
     /// only its own errors.
