@@ -9,7 +9,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 use std::sync::{Arc, Weak};
@@ -17,7 +16,7 @@ use std::time::Duration;
 
 use crate::backoff::Backoff;
 use crate::clock::{Alarm, ClockHandle, later, nanos};
-use crate::event::{Listener, Reason, Transition, resume_unless_unwinding};
+use crate::event::{Listener, Reason, Transition, each_caught, resume_unless_unwinding};
 use crate::half_open::{HalfOpenSettings, ProbeVerdict, Probes};
 use crate::name::Name;
 use crate::state::{Phase, State};
@@ -551,11 +550,8 @@ impl Circuit {
                 observers.retain(|o| o.strong_count() > 0);
                 observers.iter().filter_map(Weak::upgrade).collect()
             };
-            for observer in observers {
-                let heard = catch_unwind(AssertUnwindSafe(|| observer.on_transition(&transition)));
-                if let Err(panic) = heard {
-                    first_panic.get_or_insert(panic);
-                }
+            if let Some(panic) = each_caught(observers, |o| o.on_transition(&transition)) {
+                first_panic.get_or_insert(panic);
             }
         }
         if let Some(panic) = first_panic {

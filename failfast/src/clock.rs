@@ -1,12 +1,12 @@
 //! Time as the breaker sees it: the [`Clock`] trait, the [`SystemClock`] and a [`ManualClock`] for tests.
 
 use std::fmt;
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use crate::circuit::Circuit;
+use crate::event::{each_caught, resume_unless_unwinding};
 use crate::timer;
 
 /// A monotonic source of time, injectable so that tests control it.
@@ -285,14 +285,8 @@ impl ManualClock {
             due.into_iter().map(|(_, alarm)| alarm).collect()
         };
         // Every due alarm rings, even if a listener panics on one; the first panic goes on.
-        let mut first_panic = None;
-        for alarm in due {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| alarm.ring())) {
-                first_panic.get_or_insert(panic);
-            }
-        }
-        if let Some(panic) = first_panic {
-            resume_unwind(panic);
+        if let Some(panic) = each_caught(due, Alarm::ring) {
+            resume_unless_unwinding(panic);
         }
     }
 }

@@ -221,13 +221,7 @@ pub(crate) struct Listeners(pub(crate) Arc<[Arc<dyn Listener>]>);
 impl Listeners {
     /// Calls `f` with every listener, even if one panics; returns the first panic's payload.
     pub(crate) fn each_caught(&self, mut f: impl FnMut(&dyn Listener)) -> Option<Panic> {
-        let mut first = None;
-        for listener in self.0.iter() {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| f(listener.as_ref()))) {
-                first.get_or_insert(panic);
-            }
-        }
-        first
+        each_caught(self.0.iter(), |listener| f(listener.as_ref()))
     }
 
     #[inline]
@@ -244,6 +238,21 @@ impl fmt::Debug for Listeners {
 
 /// What a caught panic carried.
 pub(crate) type Panic = Box<dyn Any + Send>;
+
+/// Calls `f` with every item, even if it panics for one: user code (a listener, a clock's
+/// alarm) must not keep the others from running. Returns the first panic's payload.
+pub(crate) fn each_caught<T>(
+    items: impl IntoIterator<Item = T>,
+    mut f: impl FnMut(T),
+) -> Option<Panic> {
+    let mut first = None;
+    for item in items {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| f(item))) {
+            first.get_or_insert(panic);
+        }
+    }
+    first
+}
 
 /// Resumes a listener's panic on the thread that ran it, unless that thread is already
 /// unwinding (a listener run by a drop guard), where a second panic would abort the process.
