@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
+use crate::background;
 use crate::circuit::Circuit;
 
 struct Delivery {
@@ -39,18 +40,14 @@ pub(crate) fn deliver(circuit: Arc<Circuit>) {
 }
 
 fn start() -> Option<&'static Delivery> {
-    let delivery: &'static Delivery = Box::leak(Box::new(Delivery {
+    let delivery = Delivery {
         queue: Mutex::default(),
         wake: Condvar::new(),
-    }));
-    std::thread::Builder::new()
-        .name("failfast-events".into())
-        .spawn(move || run(delivery))
-        .ok()
-        .map(|_| delivery)
+    };
+    background::start("failfast-events", delivery, run)
 }
 
-fn run(delivery: &Delivery) -> ! {
+fn run(delivery: &'static Delivery) -> ! {
     loop {
         let circuit = {
             let mut queue = delivery.queue();

@@ -67,6 +67,7 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+mod background;
 mod backoff;
 mod breaker;
 mod builder;

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
+use crate::background;
 use crate::circuit::precedes;
 use crate::clock::Alarm;
 use crate::delivery;
@@ -120,18 +121,14 @@ pub(crate) fn pending() -> usize {
 }
 
 fn start() -> Option<&'static Timer> {
-    let timer: &'static Timer = Box::leak(Box::new(Timer {
+    let timer = Timer {
         alarms: Mutex::default(),
         wake: Condvar::new(),
-    }));
-    std::thread::Builder::new()
-        .name("failfast-timer".into())
-        .spawn(move || run(timer))
-        .ok()
-        .map(|_| timer)
+    };
+    background::start("failfast-timer", timer, run)
 }
 
-fn run(timer: &Timer) -> ! {
+fn run(timer: &'static Timer) -> ! {
     let mut alarms = timer.alarms();
     loop {
         match alarms.take_due(Instant::now()) {
