@@ -109,23 +109,24 @@ fn start_timer() {
     Breaker::new("warm-up", HOUR).force_open(HOUR);
 }
 
-/// Mean heap bytes of one of `BREAKERS` breakers, the `i`th made by `make(i)`, read while they
-/// are alive and after each of `threads` threads has called every one of them once.
-fn bytes_per_breaker(threads: usize, make: impl Fn(usize) -> Breaker) -> i64 {
-    // The list of handles is the benchmark's, not the breakers': it is made before reading.
-    let breakers = RwLock::new(Vec::with_capacity(BREAKERS));
-    // One barrier, passed four times: warmed up, breakers made, breakers called, measured.
+/// Heap bytes gained while this thread runs `make`, then each of `threads` threads runs `work`,
+/// read with every thread still alive. Each thread first runs `warm_up`, before the reading.
+fn bytes_gained_with_threads(
+    threads: usize,
+    warm_up: impl Fn() + Sync,
+    make: impl FnOnce(),
+    work: impl Fn() + Sync,
+) -> i64 {
+    // One barrier, passed four times: warmed up, made, worked, measured.
     let step = Barrier::new(threads + 1);
     thread::scope(|scope| {
-        let callers: Vec<_> = (0..threads)
+        let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
-                    warm_up_this_thread();
+                    warm_up();
                     step.wait();
                     step.wait();
-                    for breaker in breakers.read().unwrap().iter() {
-                        succeed(breaker);
-                    }
+                    work();
                     step.wait();
                     // Alive until the reading: a thread that ends hands its counts over.
                     step.wait();
@@ -134,18 +135,32 @@ fn bytes_per_breaker(threads: usize, make: impl Fn(usize) -> Breaker) -> i64 {
             .collect();
         step.wait();
         let before = live_bytes();
-        breakers.write().unwrap().extend((0..BREAKERS).map(make));
+        make();
         step.wait();
         step.wait();
         let after = live_bytes();
         step.wait();
         // Joined, not only finished: a thread gives its counting cell back as it exits, and the
         // next reading's threads must find the cells free, or they would make new ones.
-        for caller in callers {
-            caller.join().unwrap();
+        for worker in workers {
+            worker.join().unwrap();
         }
-        per(after - before, BREAKERS)
+        after - before
     })
+}
+
+/// Mean heap bytes of one of `BREAKERS` breakers, the `i`th made by `make(i)`, read while they
+/// are alive and after each of `threads` threads has called every one of them once.
+fn bytes_per_breaker(threads: usize, make: impl Fn(usize) -> Breaker) -> i64 {
+    // The list of handles is the benchmark's, not the breakers': it is made before reading.
+    let breakers = RwLock::new(Vec::with_capacity(BREAKERS));
+    let gained = bytes_gained_with_threads(
+        threads,
+        warm_up_this_thread,
+        || breakers.write().unwrap().extend((0..BREAKERS).map(make)),
+        || breakers.read().unwrap().iter().for_each(succeed),
+    );
+    per(gained, BREAKERS)
 }
 
 /// Heap bytes still live after `count` breakers, each with a name no breaker had before, were
@@ -287,28 +302,9 @@ fn print_left_behind() {
 /// are alive: what counting costs a thread, however many breakers it calls.
 fn bytes_per_thread(threads: usize) -> i64 {
     let breakers: Vec<Breaker> = (0..8).map(|i| Breaker::new(host(i), MINUTE)).collect();
-    let step = Barrier::new(threads + 1);
-    thread::scope(|scope| {
-        let callers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    step.wait();
-                    breakers.iter().for_each(succeed);
-                    step.wait();
-                    step.wait();
-                })
-            })
-            .collect();
-        let before = live_bytes();
-        step.wait();
-        step.wait();
-        let after = live_bytes();
-        step.wait();
-        for caller in callers {
-            caller.join().unwrap();
-        }
-        per(after - before, threads)
-    })
+    let gained =
+        bytes_gained_with_threads(threads, || {}, || {}, || breakers.iter().for_each(succeed));
+    per(gained, threads)
 }
 
 fn print_per_thread() {
