@@ -12,12 +12,12 @@ use crate::error::{Error, Open};
 use crate::event::{Listener, Listeners, resume_unless_unwinding};
 use crate::name::Name;
 use crate::nested::{self, Probing};
-use crate::permit::{FailOnUnwind, Permit, ReleaseOnUnwind, Ticket, TicketKind, Verdict};
+use crate::permit::{FailOnUnwind, GiveBackOnUnwind, Permit, Ticket, TicketKind, Verdict};
 use crate::policy::{Outcome, Tripper};
 use crate::run::Run;
 use crate::state::State;
 use crate::stats::Stats;
-use crate::store::Store;
+use crate::store::{ProbeClaim, Store};
 use crate::thread_counts::{Counters, Hot, Rare};
 
 /// A circuit breaker: guards calls to one dependency and refuses them, fast, while the
@@ -297,15 +297,20 @@ impl Breaker {
             Ok(Admission::Closed(generation)) => Ok(Ticket::closed(generation, self.started())),
             Ok(Admission::Probe(generation, id)) => {
                 let ticket = Ticket::probe(generation, id, self.started());
-                let ttl = shared.settings.half_open.probe_timeout;
+                let half_open = &shared.settings.half_open;
+                let claim = ProbeClaim {
+                    probes: half_open.probes,
+                    ttl: half_open.probe_timeout,
+                };
                 let granted = match &shared.store {
                     Some(store) => {
                         // A store that panics must not keep the permit until the probe timeout.
-                        let guard = ReleaseOnUnwind {
+                        let guard = GiveBackOnUnwind {
                             breaker: self,
-                            ticket,
+                            generation,
+                            id,
                         };
-                        let granted = store.claim_probe(&shared.circuit, ttl);
+                        let granted = store.claim_probe(&shared.circuit, claim);
                         std::mem::forget(guard);
                         granted
                     }
@@ -314,7 +319,7 @@ impl Breaker {
                 if granted {
                     Ok(ticket)
                 } else {
-                    self.release(ticket);
+                    self.give_back(generation, id);
                     Err(self.refuse(self.now()))
                 }
             }
@@ -459,6 +464,19 @@ impl Breaker {
         shared
             .circuit
             .finish_probe(generation, id, outcome, &shared.settings);
+        if let Some(store) = &shared.store {
+            store.probe_finished(&shared.circuit);
+        }
+    }
+
+    /// Gives back a probe permit that the store refused to back with a token.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn give_back(&self, generation: u32, id: u32) {
+        let shared = &*self.shared;
+        shared
+            .circuit
+            .finish_probe(generation, id, ProbeOutcome::Neutral, &shared.settings);
     }
 
     #[cold]
@@ -473,11 +491,7 @@ impl Breaker {
     #[inline(never)]
     pub(crate) fn release(&self, ticket: Ticket) {
         if let TicketKind::Probe(id) = ticket.kind() {
-            let shared = &*self.shared;
-            let generation = ticket.generation();
-            shared
-                .circuit
-                .finish_probe(generation, id, ProbeOutcome::Neutral, &shared.settings);
+            self.finish_probe(ticket.generation(), id, Verdict::Ignored);
         }
     }
 

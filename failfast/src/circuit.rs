@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use crate::backoff::Backoff;
 use crate::clock::{Alarm, ClockHandle, later, nanos};
+use crate::delivery;
 use crate::event::{Listener, Reason, Transition, each_caught, resume_unless_unwinding};
 use crate::half_open::{HalfOpenSettings, ProbeVerdict, Probes};
 use crate::name::Name;
@@ -304,13 +305,14 @@ impl Circuit {
     }
 
     /// Closes the circuit and forgets its history, whatever its phase.
-    pub(crate) fn reset(&self) {
+    pub(crate) fn reset(self: &Arc<Self>) {
         self.close(Reason::Reset);
     }
 
     /// Opens the circuit for `remaining`, because another process sharing it opened it: what a
     /// store calls when its subscription brings news of an opening. Observers see a transition
-    /// with [`Reason::Remote`].
+    /// with [`Reason::Remote`], on the `failfast-events` thread: a store's own thread never runs
+    /// listeners, so a listener that blocks cannot hold up the store.
     ///
     /// ```
     /// use std::time::Duration;
@@ -328,7 +330,7 @@ impl Circuit {
     }
 
     /// Closes the circuit because another process sharing it closed it. Observers see a
-    /// transition with [`Reason::Remote`].
+    /// transition with [`Reason::Remote`], on the `failfast-events` thread.
     ///
     /// ```
     /// use std::time::Duration;
@@ -341,18 +343,19 @@ impl Circuit {
     /// assert!(breaker.state().is_closed());
     /// # Ok::<(), failfast::ConfigError>(())
     /// ```
-    pub fn close_remotely(&self) {
+    pub fn close_remotely(self: &Arc<Self>) {
         self.close(Reason::Remote);
     }
 
     fn open_whatever_the_phase(self: &Arc<Self>, duration: Duration, reason: Reason) {
         let mut inner = lock(&self.inner);
-        let opened = self.open_for(&mut inner, duration, reason);
+        let (generation, until) = self.open_for(&mut inner, duration, reason);
         drop(inner);
-        self.after_open(opened);
+        self.arm(generation, until);
+        self.announce(reason);
     }
 
-    fn close(&self, reason: Reason) {
+    fn close(self: &Arc<Self>, reason: Reason) {
         let mut inner = lock(&self.inner);
         inner.opens = 0;
         let left_open = (inner.phase == Phase::Open).then_some(inner.generation);
@@ -361,7 +364,17 @@ impl Circuit {
         if let Some(generation) = left_open {
             self.clock.cancel_alarm(self, Some(generation));
         }
-        self.dispatch();
+        self.announce(reason);
+    }
+
+    /// Delivers the transitions queued by a change made for `reason`: here, unless the change
+    /// came from another process, whose store's thread must not run listeners.
+    fn announce(self: &Arc<Self>, reason: Reason) {
+        if reason == Reason::Remote {
+            delivery::deliver(self.clone());
+        } else {
+            self.dispatch();
+        }
     }
 
     /// Where the circuit stands now. An open period that has ended is reported (and entered) as half-open.

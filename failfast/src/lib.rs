@@ -105,5 +105,5 @@ pub use registry::Registry;
 pub use run::Run;
 pub use state::{Phase, State};
 pub use stats::Stats;
-pub use store::{Circuit, MemoryStore, Store};
+pub use store::{Circuit, MemoryStore, ProbeClaim, Store};
 pub use window::Window;

@@ -243,15 +243,17 @@ impl Drop for FailOnUnwind<'_> {
     }
 }
 
-/// Gives a permit back if dropped: held while code that may panic decides whether to use it.
-pub(crate) struct ReleaseOnUnwind<'a> {
+/// Gives a probe permit back if dropped: held while a store that may panic decides whether to
+/// grant the probe.
+pub(crate) struct GiveBackOnUnwind<'a> {
     pub(crate) breaker: &'a Breaker,
-    pub(crate) ticket: Ticket,
+    pub(crate) generation: u32,
+    pub(crate) id: u32,
 }
 
-impl Drop for ReleaseOnUnwind<'_> {
+impl Drop for GiveBackOnUnwind<'_> {
     fn drop(&mut self) {
-        self.breaker.release(self.ticket);
+        self.breaker.give_back(self.generation, self.id);
     }
 }
 

@@ -185,7 +185,7 @@ impl Store for PanickyStore {
         self.0.circuit(name, create)
     }
 
-    fn claim_probe(&self, _: &Circuit, _: std::time::Duration) -> bool {
+    fn claim_probe(&self, _: &Circuit, _: failfast::ProbeClaim) -> bool {
         panic!("bug in the store")
     }
 }

@@ -1,9 +1,9 @@
 //! Stores: circuits shared by name.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 
-use failfast::{Breaker, Circuit, ManualClock, MemoryStore, Name, Store};
+use failfast::{Breaker, Circuit, ManualClock, MemoryStore, Name, ProbeClaim, Store};
 use tests::{SEC, fail, ok, refuses};
 
 #[test]
@@ -56,15 +56,27 @@ fn a_shared_circuit_keeps_the_clock_it_was_made_with() {
 
 /// A store that grants no probes, as a fleet store does while another process holds the token.
 #[derive(Debug, Default)]
-struct NoProbes(MemoryStore);
+struct NoProbes {
+    memory: MemoryStore,
+    finished: AtomicU32,
+}
 
 impl Store for NoProbes {
     fn circuit(&self, name: &Name, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
-        self.0.circuit(name, create)
+        self.memory.circuit(name, create)
     }
 
-    fn claim_probe(&self, _circuit: &Circuit, ttl: Duration) -> bool {
-        assert_eq!(ttl, 5 * SEC, "the probe timeout is the token's lifetime");
+    fn probe_finished(&self, _circuit: &Circuit) {
+        self.finished.fetch_add(1, SeqCst);
+    }
+
+    fn claim_probe(&self, _circuit: &Circuit, claim: ProbeClaim) -> bool {
+        assert_eq!(
+            claim.ttl,
+            5 * SEC,
+            "the probe timeout is the token's lifetime"
+        );
+        assert_eq!(claim.probes, 1, "the breaker's probes setting");
         false
     }
 }
@@ -87,6 +99,77 @@ fn a_store_that_withholds_the_probe_token_keeps_calls_refused() {
         breaker.state().is_half_open(),
         "the withheld probe changed nothing"
     );
+}
+
+/// A store that grants every probe and counts the grants and their ends.
+#[derive(Debug, Default)]
+struct CountingProbes {
+    memory: MemoryStore,
+    granted: AtomicU32,
+    finished: AtomicU32,
+}
+
+impl Store for CountingProbes {
+    fn circuit(&self, name: &Name, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
+        self.memory.circuit(name, create)
+    }
+
+    fn claim_probe(&self, _circuit: &Circuit, _claim: ProbeClaim) -> bool {
+        self.granted.fetch_add(1, SeqCst);
+        true
+    }
+
+    fn probe_finished(&self, _circuit: &Circuit) {
+        self.finished.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn every_granted_probe_is_finished_once_whatever_its_outcome() {
+    let clock = ManualClock::new();
+    let store = Arc::new(CountingProbes::default());
+    let breaker = Breaker::builder("counted")
+        .store(store.clone())
+        .clock(clock.clone())
+        .open_for(SEC)
+        .build()
+        .unwrap();
+    let counts = || (store.granted.load(SeqCst), store.finished.load(SeqCst));
+    let _ = breaker.call(fail);
+    clock.advance(SEC);
+    // An error that does not count: the probe ends without a verdict.
+    let _ = breaker.call_if(|_| false, || Err::<(), _>("not counted"));
+    assert_eq!(counts(), (1, 1));
+    // A permit dropped unused.
+    drop(breaker.try_acquire().unwrap());
+    assert_eq!(counts(), (2, 2));
+    // A failure reopens; the next probe succeeds and closes.
+    let _ = breaker.call(fail);
+    assert_eq!(counts(), (3, 3));
+    clock.advance(SEC);
+    assert_eq!(breaker.call(ok).unwrap(), 1);
+    assert_eq!(counts(), (4, 4));
+    assert!(breaker.state().is_closed());
+    // Closed calls are no probes.
+    let _ = breaker.call(ok);
+    assert_eq!(counts(), (4, 4));
+}
+
+#[test]
+fn a_refused_probe_is_not_finished() {
+    let clock = ManualClock::new();
+    let store = Arc::new(NoProbes::default());
+    let breaker = Breaker::builder("refused")
+        .store(store.clone())
+        .clock(clock.clone())
+        .probe_timeout(5 * SEC)
+        .open_for(SEC)
+        .build()
+        .unwrap();
+    let _ = breaker.call(fail);
+    clock.advance(SEC);
+    assert!(refuses(&breaker));
+    assert_eq!(store.finished.load(SeqCst), 0);
 }
 
 /// Relays one process's transitions to another's circuit, as a fleet store's publish and

@@ -38,15 +38,27 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// host or tenant, for days.
     fn circuit(&self, name: &Name, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit>;
 
-    /// Whether this process may send a half-open probe through `circuit` now, for at most
-    /// `ttl`. A shared store grants this from a token it claimed ahead of time, expiring after
-    /// `ttl`, so that the fleet probes a recovering dependency a few calls at a time. It must
-    /// answer at once: it runs on the caller's thread, inside the call. The default grants
-    /// every probe. A store that panics here refuses the probe: the permit is given back and
-    /// the panic unwinds into the caller.
-    fn claim_probe(&self, circuit: &Circuit, ttl: Duration) -> bool {
-        let _ = (circuit, ttl);
+    /// Whether this process may send a half-open probe through `circuit` now. The breaker
+    /// has already taken one of its own `claim.probes` permits; a shared store grants the
+    /// probe from a token it claimed for the fleet ahead of time, so that the whole fleet
+    /// sends at most `claim.probes` probes at once to a recovering dependency. It must answer
+    /// at once: it runs on the caller's thread, inside the call. The default grants every
+    /// probe. A store that panics here refuses the probe: the permit is given back and the
+    /// panic unwinds into the caller.
+    ///
+    /// Every probe granted here ends with [`Store::probe_finished`].
+    fn claim_probe(&self, circuit: &Circuit, claim: ProbeClaim) -> bool {
+        let _ = (circuit, claim);
         true
+    }
+
+    /// A probe that [`Store::claim_probe`] granted has finished, whatever its outcome (a
+    /// success, a failure, an error that does not count, a call dropped before it ended), and
+    /// the breaker has counted it: the store may hand its token to the next probe. The
+    /// transition the outcome caused, if any, has already been delivered. The default does
+    /// nothing.
+    fn probe_finished(&self, circuit: &Circuit) {
+        let _ = circuit;
     }
 
     /// A breaker that used `circuit` is gone (its last clone was dropped): the store may let go
@@ -58,13 +70,48 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     }
 }
 
+/// What a breaker asks for when it wants to send a half-open probe: see [`Store::claim_probe`].
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{Breaker, Circuit, MemoryStore, Name, ProbeClaim, Store};
+/// use std::sync::Arc;
+///
+/// /// Lets a probe through only if the breaker allows a single one at a time.
+/// #[derive(Debug, Default)]
+/// struct OneAtATime(MemoryStore);
+///
+/// impl Store for OneAtATime {
+///     fn circuit(&self, name: &Name, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
+///         self.0.circuit(name, create)
+///     }
+///     fn claim_probe(&self, _circuit: &Circuit, claim: ProbeClaim) -> bool {
+///         claim.probes == 1 && claim.ttl <= Duration::from_secs(60)
+///     }
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProbeClaim {
+    /// How many probes may run at once: the breaker's [`probes`](crate::Builder::probes) setting.
+    pub probes: u32,
+    /// How long the probe may hold its permit before it is handed to another call: the
+    /// breaker's [`probe_timeout`](crate::Builder::probe_timeout). A fleet-wide token should
+    /// expire after this long, so that a process that dies mid-probe gives its token up.
+    pub ttl: Duration,
+}
+
 impl<S: Store + ?Sized> Store for Arc<S> {
     fn circuit(&self, name: &Name, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
         (**self).circuit(name, create)
     }
 
-    fn claim_probe(&self, circuit: &Circuit, ttl: Duration) -> bool {
-        (**self).claim_probe(circuit, ttl)
+    fn claim_probe(&self, circuit: &Circuit, claim: ProbeClaim) -> bool {
+        (**self).claim_probe(circuit, claim)
+    }
+
+    fn probe_finished(&self, circuit: &Circuit) {
+        (**self).probe_finished(circuit)
     }
 
     fn released(&self, circuit: &Arc<Circuit>) {
