@@ -106,4 +106,6 @@ pub use run::Run;
 pub use state::{Phase, State};
 pub use stats::Stats;
 pub use store::{Circuit, MemoryStore, ProbeClaim, Store};
+#[cfg(feature = "redis")]
+pub use store::{RedisStore, RedisStoreBuilder, RedisStoreError};
 pub use window::Window;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use failfast::{Breaker, Builder, Clock, ManualClock};
 
+pub mod redis_server;
+
 /// One second.
 pub const SEC: Duration = Duration::from_secs(1);
 
@@ -53,5 +55,20 @@ impl PlainClock {
 impl Clock for PlainClock {
     fn now(&self) -> Duration {
         Duration::from_secs(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// Waits for `condition` to hold, checking about every millisecond, for at most `limit`:
+/// returns how long it took, or `None` if it never held.
+pub fn within(limit: Duration, mut condition: impl FnMut() -> bool) -> Option<Duration> {
+    let start = std::time::Instant::now();
+    loop {
+        if condition() {
+            return Some(start.elapsed());
+        }
+        if start.elapsed() > limit {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }

@@ -8,11 +8,15 @@
 //! on the network.
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisStore, RedisStoreBuilder, RedisStoreError};
 pub use crate::circuit::Circuit;
 use crate::name::Name;
 pub use memory::MemoryStore;

@@ -1,0 +1,515 @@
+//! The store's background thread, `failfast-redis`: the only place that talks to Redis.
+//!
+//! It connects (again and again, with a capped backoff, while Redis is away), subscribes to the
+//! events channel, and then serves: it pushes local changes, reads records for new circuits,
+//! claims and gives back probe tokens, follows the changes other processes publish, and every
+//! `reconcile_every` reads every record again, the safety net under pub/sub. After each
+//! (re)connection it pushes what changed here meanwhile and reads everything.
+//!
+//! Every await on Redis is bounded by the store timeout. A failed or late answer ends the
+//! connection: the circuits go on locally until a new one is made.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Release};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use redis::{PushInfo, PushKind, Value};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use tokio::time::{Instant, sleep_until, timeout};
+
+use super::connection::Connection;
+use super::keys::decode;
+use super::link::{Follow, Link, WorkQueue};
+use super::scripts::{Answer, Call, Change, FleetPhase, Record, Scripts};
+use super::url::Target;
+use crate::name::Name;
+use crate::state::State;
+
+/// The first pause before connecting again; it doubles up to [`MAX_PAUSE`].
+const MIN_PAUSE: Duration = Duration::from_millis(25);
+/// The longest pause between two attempts to connect, so that a returning Redis is used again
+/// within about this long.
+const MAX_PAUSE: Duration = Duration::from_millis(400);
+/// Links served at once.
+const BATCH: usize = 64;
+
+/// The store's settings.
+#[derive(Debug, Clone)]
+pub(super) struct Settings {
+    pub(super) prefix: String,
+    pub(super) timeout: Duration,
+    pub(super) reconcile_every: Duration,
+    pub(super) keep: Duration,
+    pub(super) cluster: bool,
+}
+
+/// What the store's handles and its thread share.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub(super) target: Target,
+    pub(super) settings: Settings,
+    /// This store's id, written into the records it changes.
+    pub(super) writer: u64,
+    pub(super) channel: String,
+    pub(super) links: Mutex<HashMap<Name, Arc<Link>>>,
+    pub(super) work: Arc<WorkQueue>,
+    pub(super) connected: AtomicBool,
+    pub(super) shutdown: AtomicBool,
+    scripts: Scripts,
+}
+
+impl Shared {
+    pub(super) fn new(target: Target, settings: Settings) -> Shared {
+        let channel = format!("{}events", settings.prefix);
+        Shared {
+            target,
+            settings,
+            writer: fastrand::u64(1..),
+            channel,
+            links: Mutex::default(),
+            work: Arc::default(),
+            connected: AtomicBool::new(false),
+            shutdown: AtomicBool::new(false),
+            scripts: Scripts::new(),
+        }
+    }
+
+    pub(super) fn links(&self) -> MutexGuard<'_, HashMap<Name, Arc<Link>>> {
+        self.links.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn link(&self, name: &str) -> Option<Arc<Link>> {
+        self.links().get(name).cloned()
+    }
+
+    fn shut_down(&self) -> bool {
+        self.shutdown.load(Acquire)
+    }
+}
+
+/// Starts the `failfast-redis` thread.
+pub(super) fn start(shared: Arc<Shared>) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name("failfast-redis".into())
+        .spawn(move || runtime.block_on(run(shared)))?;
+    Ok(())
+}
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum Failure {
+    Error(redis::RedisError),
+    TimedOut,
+    Closed,
+    Shutdown,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Error(e) => write!(f, "{e}"),
+            Failure::TimedOut => f.write_str("no answer within the store timeout"),
+            Failure::Closed => f.write_str("the connection was closed"),
+            Failure::Shutdown => f.write_str("the store was dropped"),
+        }
+    }
+}
+
+/// Awaits `op` for at most the store timeout.
+async fn bounded<T>(
+    shared: &Shared,
+    op: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, Failure> {
+    match timeout(shared.settings.timeout, op).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(Failure::Error(e)),
+        Err(_) => Err(Failure::TimedOut),
+    }
+}
+
+/// Logs the start and the end of an outage, once each.
+struct Outage {
+    since: Option<Instant>,
+    connected_once: bool,
+}
+
+impl Outage {
+    fn begin(&mut self, shared: &Shared, failure: &Failure) {
+        if self.since.is_some() {
+            return;
+        }
+        self.since = Some(Instant::now());
+        let url = &shared.target;
+        if self.connected_once {
+            tracing::warn!(%url, error = %failure, "failfast: lost Redis; circuits go on locally until it is back");
+        } else {
+            tracing::warn!(%url, error = %failure, "failfast: cannot reach Redis; circuits work locally until it answers");
+        }
+    }
+
+    fn end(&mut self, shared: &Shared) {
+        let url = &shared.target;
+        match self.since.take() {
+            Some(since) => {
+                tracing::warn!(%url, after = ?since.elapsed(), "failfast: Redis is back; circuits are shared again")
+            }
+            None if !self.connected_once => tracing::debug!(%url, "failfast: connected to Redis"),
+            None => {}
+        }
+        self.connected_once = true;
+    }
+}
+
+async fn run(shared: Arc<Shared>) {
+    let mut outage = Outage {
+        since: None,
+        connected_once: false,
+    };
+    let mut pause = MIN_PAUSE;
+    while !shared.shut_down() {
+        let (pushes_in, pushes) = unbounded_channel();
+        let settings = &shared.settings;
+        let opened = bounded(
+            &shared,
+            Connection::open(
+                &shared.target,
+                settings.cluster,
+                settings.timeout,
+                pushes_in,
+            ),
+        )
+        .await;
+        let failure = match opened {
+            Ok(conn) => {
+                pause = MIN_PAUSE;
+                let mut session = Session {
+                    shared: &shared,
+                    conn,
+                    deferred: Vec::new(),
+                };
+                session.serve(pushes, &mut outage).await
+            }
+            Err(failure) => failure,
+        };
+        shared.connected.store(false, Release);
+        if matches!(failure, Failure::Shutdown) || shared.shut_down() {
+            return;
+        }
+        outage.begin(&shared, &failure);
+        let until = Instant::now() + pause;
+        pause = (pause * 2).min(MAX_PAUSE);
+        // Queued work waits for the connection; only the store being dropped cuts the pause short.
+        loop {
+            tokio::select! {
+                _ = sleep_until(until) => break,
+                _ = shared.work.wake.notified() => if shared.shut_down() { return },
+            }
+        }
+    }
+}
+
+/// One connection's life.
+struct Session<'a> {
+    shared: &'a Shared,
+    conn: Connection,
+    /// Links with a probe claim to retry later, and when.
+    deferred: Vec<(Instant, Weak<Link>)>,
+}
+
+impl Session<'_> {
+    async fn serve(
+        &mut self,
+        mut pushes: UnboundedReceiver<PushInfo>,
+        outage: &mut Outage,
+    ) -> Failure {
+        let shared = self.shared;
+        let channel = shared.channel.clone();
+        if let Err(failure) = bounded(shared, self.conn.subscribe(&channel)).await {
+            return failure;
+        }
+        // Whatever changed while there was no connection: push it, and read everything.
+        if let Err(failure) = self.reconcile().await {
+            return failure;
+        }
+        shared.connected.store(true, Release);
+        outage.end(shared);
+        let mut next_tick = Instant::now() + shared.settings.reconcile_every;
+        loop {
+            let next_deferred = self.deferred.iter().map(|(at, _)| *at).min();
+            let done = tokio::select! {
+                push = pushes.recv() => match push {
+                    Some(push) => self.on_push(push).await,
+                    None => Err(Failure::Closed),
+                },
+                _ = shared.work.wake.notified() => {
+                    if shared.shut_down() {
+                        return Failure::Shutdown;
+                    }
+                    self.work().await
+                }
+                _ = sleep_until(next_tick) => {
+                    next_tick = Instant::now() + shared.settings.reconcile_every;
+                    self.reconcile().await
+                }
+                _ = sleep_until(next_deferred.unwrap_or(next_tick)), if next_deferred.is_some() => {
+                    self.undefer();
+                    self.work().await
+                }
+            };
+            if let Err(failure) = done {
+                return failure;
+            }
+        }
+    }
+
+    /// Serves the queued links.
+    async fn work(&mut self) -> Result<(), Failure> {
+        let links = self.shared.work.take();
+        self.serve_links(links).await
+    }
+
+    /// Reads every record again (pushing first what has to be pushed), gives back probe
+    /// tokens whose lease ended, and lets go of links whose circuit is gone.
+    async fn reconcile(&mut self) -> Result<(), Failure> {
+        let now = std::time::Instant::now();
+        let links: Vec<Arc<Link>> = {
+            let mut links = self.shared.links();
+            links.retain(|_, link| link.circuit.strong_count() > 0);
+            links.values().cloned().collect()
+        };
+        if links.is_empty() {
+            let mut conn = self.conn.clone();
+            let ping = redis::cmd("PING");
+            return bounded(self.shared, ping.query_async::<Value>(&mut conn))
+                .await
+                .map(drop);
+        }
+        for link in &links {
+            link.expire_tokens(now);
+            link.state().read = true;
+        }
+        self.serve_links(links).await
+    }
+
+    /// Queues the links whose probe claim may be retried now.
+    fn undefer(&mut self) {
+        let now = Instant::now();
+        self.deferred.retain(|(at, link)| {
+            if *at > now {
+                return true;
+            }
+            if let Some(link) = link.upgrade() {
+                link.queue();
+            }
+            false
+        });
+    }
+
+    async fn serve_links(&mut self, links: Vec<Arc<Link>>) -> Result<(), Failure> {
+        for batch in links.chunks(BATCH) {
+            let served = join_all(batch.iter().map(|link| {
+                let conn = self.conn.clone();
+                serve_link(self.shared, conn, link.clone())
+            }))
+            .await;
+            for result in served {
+                if let Some(deferred) = result? {
+                    self.deferred.push(deferred);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows what another process published.
+    async fn on_push(&mut self, push: PushInfo) -> Result<(), Failure> {
+        match push.kind {
+            PushKind::Disconnection => return Err(Failure::Closed),
+            PushKind::Message => {}
+            _ => return Ok(()),
+        }
+        let Some(text) = push
+            .data
+            .get(1)
+            .and_then(|v| redis::from_redis_value_ref::<String>(v).ok())
+        else {
+            return Ok(());
+        };
+        let mut fields = text.split(' ');
+        let Some(link) = fields
+            .next()
+            .and_then(decode)
+            .and_then(|name| self.shared.link(&name))
+        else {
+            return Ok(()); // a circuit this process does not use
+        };
+        let rest: Vec<&str> = fields.collect();
+        if rest == ["probe"] {
+            // A token was given back: a probe waiting here may claim it now.
+            let wanted = {
+                let mut state = link.state();
+                state.tokens.not_before = None;
+                state.tokens.wanted.is_some()
+            };
+            if wanted {
+                link.queue();
+                return self.work().await;
+            }
+            return Ok(());
+        }
+        if let Some(record) = Record::parse(rest.into_iter()) {
+            follow(self.shared, &link, Some(record));
+        }
+        Ok(())
+    }
+}
+
+/// Does what `link` has to do: push its change, read its record, claim or give back probe
+/// tokens. Returns when to retry a probe claim that has to wait.
+async fn serve_link(
+    shared: &Shared,
+    mut conn: Connection,
+    link: Arc<Link>,
+) -> Result<Option<(Instant, Weak<Link>)>, Failure> {
+    let Some(circuit) = link.circuit.upgrade() else {
+        return Ok(None);
+    };
+    let call = Call {
+        keys: &link.keys,
+        channel: &shared.channel,
+        writer: shared.writer,
+    };
+    let scripts = &shared.scripts;
+    let keep = shared.settings.keep;
+
+    let (change, known) = {
+        let mut state = link.state();
+        (state.change.take(), state.known)
+    };
+    if let Some(change) = change {
+        let open_for = match (change, circuit.state()) {
+            (Change::Close | Change::Reset, _) => Some(Duration::ZERO),
+            (_, State::Open { retry_in }) => Some(retry_in),
+            _ => None, // the open period it announced is over: nothing to push
+        };
+        if let Some(open_for) = open_for {
+            let pushed = bounded(
+                shared,
+                call.push(scripts, &mut conn, change, known, open_for, keep),
+            )
+            .await;
+            match pushed {
+                Ok(answer) => {
+                    link.state().read = false;
+                    answered(shared, &link, answer);
+                }
+                Err(failure) => {
+                    link.state().change.get_or_insert(change);
+                    return Err(failure);
+                }
+            }
+        }
+    }
+
+    let read = std::mem::take(&mut link.state().read);
+    if read {
+        match bounded(shared, call.read(scripts, &mut conn)).await {
+            Ok(answer) => answered(shared, &link, answer),
+            Err(failure) => {
+                link.state().read = true;
+                return Err(failure);
+            }
+        }
+    }
+
+    let releases = std::mem::take(&mut link.state().tokens.to_release);
+    for holder in &releases {
+        bounded(shared, call.release(scripts, &mut conn, holder)).await?;
+    }
+
+    let now = std::time::Instant::now();
+    let (wanted, base) = {
+        let mut state = link.state();
+        let tokens = &mut state.tokens;
+        if let Some(at) = tokens.not_before.filter(|&at| at > now) {
+            let retry = tokens
+                .wanted
+                .map(|_| (Instant::from_std(at), Arc::downgrade(&link)));
+            return Ok(retry);
+        }
+        (tokens.wanted.take(), state.known)
+    };
+    let Some(claim) = wanted else {
+        return Ok(None);
+    };
+    let holder = link.next_holder(shared.writer);
+    let answer = bounded(
+        shared,
+        call.claim(
+            scripts,
+            &mut conn,
+            &holder,
+            claim.ttl,
+            claim.probes,
+            base,
+            keep,
+        ),
+    )
+    .await;
+    let retry_at = match answer {
+        Ok(Answer::Claimed) => {
+            link.claimed(holder, claim, now);
+            return Ok(None);
+        }
+        Ok(Answer::Taken(wait)) => now + wait,
+        Ok(answer @ Answer::Unchanged(record)) => {
+            answered(shared, &link, answer);
+            match record.map(|r| r.phase) {
+                Some(FleetPhase::Open(left)) => now + left,
+                // Half-open in a version this process had not seen: it follows it, and may claim now.
+                Some(FleetPhase::HalfOpen) => now,
+                _ => return Ok(None), // closed: no probe is needed
+            }
+        }
+        Ok(Answer::Made(_)) => return Ok(None),
+        Err(failure) => {
+            link.state().tokens.wanted.get_or_insert(claim);
+            return Err(failure);
+        }
+    };
+    let mut state = link.state();
+    state.tokens.wanted.get_or_insert(claim);
+    state.tokens.not_before = Some(retry_at);
+    Ok(Some((Instant::from_std(retry_at), Arc::downgrade(&link))))
+}
+
+/// Follows what a script answered.
+fn answered(shared: &Shared, link: &Link, answer: Answer) {
+    match answer {
+        Answer::Made(record) => follow(shared, link, Some(record)),
+        Answer::Unchanged(record) => follow(shared, link, record),
+        Answer::Claimed | Answer::Taken(_) => {}
+    }
+}
+
+/// Brings the local circuit to the fleet's record.
+fn follow(shared: &Shared, link: &Link, record: Option<Record>) {
+    let Some(circuit) = link.circuit.upgrade() else {
+        return;
+    };
+    // Read the local state before taking the link's lock: reading it may end an open period,
+    // and the transition comes back to the link.
+    let local = circuit.state();
+    match link.follow(record, shared.writer, &local) {
+        Follow::Nothing => {}
+        Follow::Open(left) => circuit.open_remotely(left),
+        Follow::HalfOpen => circuit.open_remotely(Duration::ZERO),
+        Follow::Close => circuit.close_remotely(),
+    }
+}

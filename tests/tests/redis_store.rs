@@ -1,0 +1,86 @@
+//! The Redis store, against a `redis-server` of each test's own.
+
+use std::time::Duration;
+
+use failfast::{Breaker, RedisStore, State};
+use tests::redis_server::RedisServer;
+use tests::{fail, ok, refuses, within};
+
+const MS: Duration = Duration::from_millis(1);
+
+fn retry_in(breaker: &Breaker) -> Duration {
+    match breaker.state() {
+        State::Open { retry_in } => retry_in,
+        other => panic!("{} is {other:?}, not open", breaker.name()),
+    }
+}
+
+fn connected(store: &RedisStore) -> RedisStore {
+    assert!(
+        within(5 * tests::SEC, || store.is_connected()).is_some(),
+        "{store:?} connects"
+    );
+    store.clone()
+}
+
+fn breaker(store: &RedisStore, name: &str, open_for: Duration) -> Breaker {
+    Breaker::builder(name.to_owned())
+        .store(store.clone())
+        .open_for(open_for)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_trip_in_one_store_opens_the_circuit_in_another() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let here = connected(&RedisStore::new(&server.url()).unwrap());
+    let there = connected(&RedisStore::new(&server.url()).unwrap());
+    let a = breaker(&here, "inventory", 30 * tests::SEC);
+    let b = breaker(&there, "inventory", 30 * tests::SEC);
+    // Both have read the record (there is none) before the trip.
+    std::thread::sleep(20 * MS);
+    let _ = a.call(fail);
+    let took = within(tests::SEC, || b.state().is_open()).expect("b hears of the trip");
+    assert!(took < 100 * MS, "{took:?}");
+    assert!(refuses(&b));
+    let retry_in = retry_in(&b);
+    assert!(
+        retry_in > 29 * tests::SEC && retry_in <= 30 * tests::SEC,
+        "{retry_in:?}"
+    );
+
+    b.reset();
+    within(tests::SEC, || a.state().is_closed()).expect("a hears of the reset");
+    assert_eq!(a.call(ok).unwrap(), 1);
+}
+
+#[test]
+fn a_breaker_made_while_the_circuit_is_open_learns_it_at_once() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let here = connected(&RedisStore::new(&server.url()).unwrap());
+    let a = breaker(&here, "ledger", 20 * tests::SEC);
+    let _ = a.call(fail);
+    let later = connected(&RedisStore::new(&server.url()).unwrap());
+    // Let the trip reach Redis.
+    let mut conn = server.connection();
+    within(tests::SEC, || {
+        redis::cmd("EXISTS")
+            .arg("failfast:{ledger}:open")
+            .query::<bool>(&mut conn)
+            .unwrap()
+    })
+    .expect("the trip reaches Redis");
+    let b = breaker(&later, "ledger", 5 * tests::SEC);
+    let took = within(tests::SEC, || b.state().is_open()).expect("b learns the circuit is open");
+    assert!(took < 100 * MS, "{took:?}");
+    let retry_in = retry_in(&b);
+    assert!(
+        retry_in > 19 * tests::SEC,
+        "the remaining time comes from Redis: {retry_in:?}"
+    );
+}
