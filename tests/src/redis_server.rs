@@ -67,20 +67,25 @@ impl RedisServer {
         if !available() {
             return None;
         }
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut server = RedisServer {
-            child: None,
-            port: 0,
-            dir,
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-        };
+        let mut last = String::new();
         for _ in 0..5 {
-            server.port = free_port();
-            if server.spawn().is_ok() {
-                return Some(server);
+            let mut server = Self::stopped(free_port(), extra);
+            match server.spawn() {
+                Ok(()) => return Some(server),
+                Err(e) => last = e,
             }
         }
-        panic!("redis-server did not start on a free port in 5 tries");
+        panic!("redis-server did not start on a free port in 5 tries: {last}");
+    }
+
+    /// A server on `port` that is not started yet: [`RedisServer::restart`] starts it.
+    pub fn stopped(port: u16, extra: &[&str]) -> RedisServer {
+        RedisServer {
+            child: None,
+            port,
+            dir: tempfile::tempdir().expect("a temporary directory"),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        }
     }
 
     fn spawn(&mut self) -> Result<(), String> {
@@ -167,7 +172,7 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server again on the same port, empty.
+    /// Starts the server again on the same port, empty (or for the first time).
     pub fn restart(&mut self) {
         self.kill();
         let deadline = Instant::now() + START_TIMEOUT;

@@ -84,3 +84,77 @@ fn a_breaker_made_while_the_circuit_is_open_learns_it_at_once() {
         "the remaining time comes from Redis: {retry_in:?}"
     );
 }
+
+/// Calls `breaker` with `call` until one runs or `limit` passes; returns whether one ran.
+fn call_until_one_runs(
+    breaker: &Breaker,
+    limit: Duration,
+    call: fn() -> Result<u32, &'static str>,
+) -> bool {
+    within(
+        limit,
+        || !matches!(breaker.call(call), Err(e) if e.is_open()),
+    )
+    .is_some()
+}
+
+#[test]
+fn the_fleet_sends_one_probe_when_the_open_period_ends() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let stores: Vec<RedisStore> = (0..3)
+        .map(|_| connected(&RedisStore::new(&server.url()).unwrap()))
+        .collect();
+    let breakers: Vec<Breaker> = stores
+        .iter()
+        .map(|s| breaker(s, "search", 200 * MS))
+        .collect();
+    std::thread::sleep(20 * MS);
+    let _ = breakers[0].call(fail);
+    for b in &breakers {
+        within(tests::SEC, || b.state().is_open()).expect("every breaker hears of the trip");
+    }
+    // Once the period ends, every breaker calls as fast as it can; the calls fail, and hold on
+    // long enough that a second probe anywhere would overlap the first.
+    let ran = std::sync::atomic::AtomicU32::new(0);
+    std::thread::scope(|s| {
+        for b in &breakers {
+            let ran = &ran;
+            s.spawn(move || {
+                let deadline = std::time::Instant::now() + tests::SEC;
+                while std::time::Instant::now() < deadline {
+                    let _ = b.call(|| {
+                        ran.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        std::thread::sleep(20 * MS);
+                        fail()
+                    });
+                }
+            });
+        }
+    });
+    // The probe failed and reopened the circuit for another 200 ms; in a second there are at
+    // most a handful of half-open periods, each with a single probe.
+    let ran = ran.into_inner();
+    assert!((1..=5).contains(&ran), "{ran} probes");
+}
+
+#[test]
+fn a_probe_that_succeeds_closes_the_circuit_everywhere() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let here = connected(&RedisStore::new(&server.url()).unwrap());
+    let there = connected(&RedisStore::new(&server.url()).unwrap());
+    let a = breaker(&here, "geo", 100 * MS);
+    let b = breaker(&there, "geo", 100 * MS);
+    std::thread::sleep(20 * MS);
+    let _ = a.call(fail);
+    within(tests::SEC, || b.state().is_open()).expect("b hears of the trip");
+    assert!(
+        call_until_one_runs(&b, 2 * tests::SEC, ok),
+        "b probes once the period ends"
+    );
+    assert!(b.state().is_closed());
+    within(tests::SEC, || a.state().is_closed()).expect("a hears that b's probe closed it");
+}

@@ -1,0 +1,177 @@
+//! The Redis store when Redis fails: paused, killed, restarted empty, unreachable at start-up.
+//! Calls never wait on Redis and never fail because of it; the store logs each outage once,
+//! connects again by itself, and the fleet converges once Redis is back.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use failfast::{Breaker, RedisStore};
+use tests::redis_server::{RedisServer, available, free_port};
+use tests::{SEC, fail, ok, within};
+
+const MS: Duration = Duration::from_millis(1);
+
+/// Every line the store logged, from every thread.
+fn logs() -> &'static Mutex<Vec<String>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<String>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || LineWriter(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        logs
+    })
+}
+
+struct LineWriter(Arc<Mutex<Vec<String>>>);
+
+impl Write for LineWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf).trim_end().to_owned();
+        self.0.lock().unwrap().push(text);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The lines logged about the server on `port` that contain `text`.
+fn logged(port: u16, text: &str) -> Vec<String> {
+    let needle = format!(":{port}/");
+    logs()
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains(&needle) && l.contains(text))
+        .cloned()
+        .collect()
+}
+
+fn store(url: &str) -> RedisStore {
+    RedisStore::builder(url).timeout(50 * MS).build().unwrap()
+}
+
+fn connected(store: RedisStore) -> RedisStore {
+    within(5 * SEC, || store.is_connected()).expect("the store connects");
+    store
+}
+
+fn breaker(store: &RedisStore, name: &str) -> Breaker {
+    Breaker::builder(name.to_owned())
+        .store(store.clone())
+        .open_for(30 * SEC)
+        .build()
+        .unwrap()
+}
+
+/// Makes calls through `breaker` for `how_long`; returns the slowest.
+fn slowest_call(breaker: &Breaker, how_long: Duration) -> Duration {
+    let start = Instant::now();
+    let mut slowest = Duration::ZERO;
+    while start.elapsed() < how_long {
+        let call = Instant::now();
+        let result = breaker.call(ok);
+        slowest = slowest.max(call.elapsed());
+        if breaker.state().is_closed() {
+            assert_eq!(result.unwrap(), 1, "a closed circuit runs the call");
+        }
+    }
+    slowest
+}
+
+#[test]
+fn a_paused_redis_holds_up_no_call_and_the_fleet_converges_when_it_resumes() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    logs();
+    let (here, there) = (
+        connected(store(&server.url())),
+        connected(store(&server.url())),
+    );
+    let (a, b) = (breaker(&here, "orders"), breaker(&there, "orders"));
+    std::thread::sleep(20 * MS);
+
+    server.pause();
+    // Calls go on, and none waits for Redis, while the store finds out Redis is gone.
+    let _ = a.call(fail); // trips here; the push to Redis times out
+    let noticed = within(SEC, || !here.is_connected()).expect("the outage is noticed");
+    assert!(
+        noticed < 50 * MS + 100 * MS,
+        "no wait beyond the store timeout: {noticed:?}"
+    );
+    assert!(a.state().is_open(), "a went on locally");
+    let slowest = slowest_call(&b, 300 * MS);
+    assert!(slowest < 5 * MS, "a call waited on Redis: {slowest:?}");
+    assert!(b.state().is_closed(), "b had not heard of the trip");
+    assert_eq!(
+        logged(server.port(), "lost Redis").len(),
+        1,
+        "{:?}",
+        logs().lock().unwrap()
+    );
+
+    server.resume();
+    let converged = within(2 * SEC, || b.state().is_open())
+        .expect("b hears of the trip made during the outage");
+    assert!(converged < SEC, "{converged:?}");
+    within(SEC, || here.is_connected() && there.is_connected()).expect("both reconnect");
+    assert_eq!(logged(server.port(), "lost Redis").len(), 1);
+    assert_eq!(logged(server.port(), "Redis is back").len(), 1);
+}
+
+#[test]
+fn a_redis_restarted_empty_gets_the_open_circuits_back() {
+    let Some(mut server) = RedisServer::start() else {
+        return;
+    };
+    let (here, there) = (
+        connected(store(&server.url())),
+        connected(store(&server.url())),
+    );
+    let (a, b) = (breaker(&here, "billing"), breaker(&there, "billing"));
+    std::thread::sleep(20 * MS);
+    let _ = a.call(fail);
+    within(SEC, || b.state().is_open()).expect("b hears of the trip");
+
+    server.kill();
+    within(SEC, || !here.is_connected() && !there.is_connected()).expect("both notice");
+    assert!(slowest_call(&a, 100 * MS) < 5 * MS);
+    server.restart();
+    // The record is gone with the restart; the stores push their open circuit again.
+    let late = connected(store(&server.url()));
+    let c = breaker(&late, "billing");
+    let took =
+        within(2 * SEC, || c.state().is_open()).expect("a newcomer learns the circuit is open");
+    assert!(took < SEC, "{took:?}");
+}
+
+#[test]
+fn a_store_that_cannot_reach_redis_at_start_works_locally_then_shares() {
+    if !available() {
+        return;
+    }
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    logs();
+    let here = store(&url);
+    let a = breaker(&here, "catalog");
+    let _ = a.call(fail);
+    assert!(a.state().is_open(), "works locally");
+    within(SEC, || logged(port, "cannot reach Redis").len() == 1).expect("the outage is logged");
+
+    let mut server = RedisServer::stopped(port, &[]);
+    server.restart();
+    connected(here.clone());
+    let there = connected(store(&url));
+    let b = breaker(&there, "catalog");
+    within(SEC, || b.state().is_open()).expect("the trip made before Redis answered is shared");
+    assert_eq!(logged(port, "cannot reach Redis").len(), 1, "logged once");
+}
