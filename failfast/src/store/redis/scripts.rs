@@ -18,108 +18,13 @@ use redis::{Script, Value};
 
 use super::keys::Keys;
 
-/// What every script starts with.
-const PRELUDE: &str = r#"
-local function current()
-  local s = redis.call('HMGET', KEYS[1], 'epoch', 'gen', 'phase', 'by')
-  if not s[1] then return nil end
-  local phase, pttl = s[3], 0
-  if phase == 'open' then
-    pttl = redis.call('PTTL', KEYS[2])
-    if pttl <= 0 then phase, pttl = 'half', 0 end
-  end
-  return {s[1], s[2], phase, tostring(pttl), s[4] or '0'}
-end
-local function reply(code, record)
-  if record then return {code, unpack(record)} end
-  return {code}
-end
-local function new_epoch()
-  local t = redis.call('TIME')
-  return t[1] .. string.format('%06d', tonumber(t[2]))
-end
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function announce(record)
-  redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' ' .. table.concat(record, ' '))
-  return reply(1, record)
-end
-"#;
-
-/// Answers the record, or nothing.
-const READ: &str = r#"
-return reply(0, current())
-"#;
-
-/// Opens the circuit. ARGV[4]: `trip` (only a closed or missing record opens), `reopen` (only
-/// the record of version ARGV[5..6], not closed since, opens again) or `force`; ARGV[7]: the
-/// open period in ms; ARGV[8]: how long the record outlives the period, in ms.
-const OPEN: &str = r#"
-local cur = current()
-local kind = ARGV[4]
-local apply = kind == 'force' or cur == nil
-  or (kind == 'trip' and cur[3] == 'closed')
-  or (kind == 'reopen' and cur[3] ~= 'closed' and cur[1] == ARGV[5] and cur[2] == ARGV[6])
-if not apply then return reply(0, cur) end
-local epoch = cur and cur[1] or new_epoch()
-local gen = redis.call('HINCRBY', KEYS[1], 'gen', 1)
-redis.call('HSET', KEYS[1], 'epoch', epoch, 'phase', 'open', 'by', ARGV[3])
-redis.call('SET', KEYS[2], epoch .. ':' .. gen, 'PX', ARGV[7])
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[7]) + tonumber(ARGV[8]))
-redis.call('DEL', KEYS[3])
-return announce({epoch, tostring(gen), 'open', ARGV[7], ARGV[3]})
-"#;
-
-/// Closes the circuit. ARGV[4]: `probes` (only the open or half-open record of version
-/// ARGV[5..6] closes) or `reset`; ARGV[7]: how long the closed record is kept, in ms.
-const CLOSE: &str = r#"
-local cur = current()
-local apply = ARGV[4] == 'reset' or cur == nil
-  or (cur[3] ~= 'closed' and cur[1] == ARGV[5] and cur[2] == ARGV[6])
-if not apply then return reply(0, cur) end
-local epoch = cur and cur[1] or new_epoch()
-local gen = redis.call('HINCRBY', KEYS[1], 'gen', 1)
-redis.call('HSET', KEYS[1], 'epoch', epoch, 'phase', 'closed', 'by', ARGV[3])
-redis.call('DEL', KEYS[2], KEYS[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[7])
-return announce({epoch, tostring(gen), 'closed', '0', ARGV[3]})
-"#;
-
-/// Claims probe token ARGV[4] for ARGV[5] ms, if the record is half-open at version ARGV[7..8]
-/// (or missing) and fewer than ARGV[6] tokens are held. Answers 1 (claimed), 2 and the ms
-/// until the first held token expires (all taken), or 0 and the record (not half-open there).
-/// ARGV[9]: how long the record outlives the token, in ms.
-const CLAIM: &str = r#"
-local cur = current()
-if cur and (cur[3] ~= 'half' or cur[1] ~= ARGV[7] or cur[2] ~= ARGV[8]) then
-  return reply(0, cur)
-end
-local now = now_ms()
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) then
-  local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-  return {2, tostring(math.max(tonumber(first[2]) - now, 1))}
-end
-redis.call('ZADD', KEYS[3], now + tonumber(ARGV[5]), ARGV[4])
-local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
-redis.call('PEXPIRE', KEYS[3], math.max(tonumber(last[2]) - now, 1))
-local keep = tonumber(ARGV[5]) + tonumber(ARGV[9])
-if cur and redis.call('PTTL', KEYS[1]) < keep then
-  redis.call('PEXPIRE', KEYS[1], keep)
-end
-return {1}
-"#;
-
-/// Gives probe token ARGV[4] back, and tells the fleet a token is free.
-const RELEASE: &str = r#"
-if redis.call('ZREM', KEYS[3], ARGV[4]) == 1 then
-  redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' probe')
-  return 1
-end
-return 0
-"#;
+// The scripts, in `lua/`: each file says what it takes and answers.
+const PRELUDE: &str = include_str!("lua/prelude.lua");
+const READ: &str = include_str!("lua/read.lua");
+const OPEN: &str = include_str!("lua/open.lua");
+const CLOSE: &str = include_str!("lua/close.lua");
+const CLAIM: &str = include_str!("lua/claim.lua");
+const RELEASE: &str = include_str!("lua/release.lua");
 
 /// The scripts, compiled once per store.
 #[derive(Debug)]

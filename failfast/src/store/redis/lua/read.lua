@@ -1,0 +1,2 @@
+-- Answers the record, or nothing.
+return reply(0, current())
