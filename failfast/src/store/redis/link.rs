@@ -105,6 +105,16 @@ pub(super) enum Follow {
     Close,
 }
 
+/// Whether the background should claim a probe token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ClaimDue {
+    Nothing,
+    /// Not before this.
+    Later(Instant),
+    /// Now, for this probe, in the half-open period of this version.
+    Now(ProbeClaim, Option<Version>),
+}
+
 /// Two open periods whose ends are closer than this are the same period heard twice.
 const SAME_END: Duration = Duration::from_millis(100);
 
@@ -146,10 +156,11 @@ impl Link {
             }
             tokens.to_release.push(token.holder);
         }
-        let first = tokens.wanted.is_none();
+        // Ask for a claim, unless the background knows it must wait and will retry by itself.
+        let due = tokens.not_before.is_none_or(|at| at <= now);
         tokens.wanted = Some(claim);
         drop(state);
-        if first {
+        if due {
             self.queue();
         }
         false
@@ -202,6 +213,33 @@ impl Link {
             (FleetPhase::Closed, State::Closed) => Follow::Nothing,
             (FleetPhase::Closed, _) => Follow::Close,
         }
+    }
+
+    /// Whether a token should be claimed now, and for what; or when to ask again.
+    pub(super) fn claim_due(&self, now: Instant) -> ClaimDue {
+        let mut state = self.state();
+        let known = state.known;
+        let tokens = &mut state.tokens;
+        if !tokens.free.is_empty() {
+            tokens.wanted = None; // a token already waits for the call that wants it
+            return ClaimDue::Nothing;
+        }
+        match (tokens.wanted, tokens.not_before) {
+            (None, _) => ClaimDue::Nothing,
+            (Some(_), Some(at)) if at > now => ClaimDue::Later(at),
+            (Some(claim), _) => {
+                tokens.wanted = None;
+                ClaimDue::Now(claim, known)
+            }
+        }
+    }
+
+    /// A claim for `claim` could not be made: try again at `at`, or sooner if the fleet
+    /// announces a token given back.
+    pub(super) fn claim_later(&self, claim: ProbeClaim, at: Instant) {
+        let mut state = self.state();
+        state.tokens.wanted.get_or_insert(claim);
+        state.tokens.not_before = Some(at);
     }
 
     /// Names the next token this store claims for the circuit.

@@ -22,7 +22,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use super::connection::Connection;
 use super::keys::decode;
-use super::link::{Follow, Link, WorkQueue};
+use super::link::{ClaimDue, Follow, LEASE, Link, WorkQueue};
 use super::scripts::{Answer, Call, Change, FleetPhase, Record, Scripts};
 use super::url::Target;
 use crate::name::Name;
@@ -434,19 +434,10 @@ async fn serve_link(
     }
 
     let now = std::time::Instant::now();
-    let (wanted, base) = {
-        let mut state = link.state();
-        let tokens = &mut state.tokens;
-        if let Some(at) = tokens.not_before.filter(|&at| at > now) {
-            let retry = tokens
-                .wanted
-                .map(|_| (Instant::from_std(at), Arc::downgrade(&link)));
-            return Ok(retry);
-        }
-        (tokens.wanted.take(), state.known)
-    };
-    let Some(claim) = wanted else {
-        return Ok(None);
+    let (claim, base) = match link.claim_due(now) {
+        ClaimDue::Nothing => return Ok(None),
+        ClaimDue::Later(at) => return Ok(Some((Instant::from_std(at), Arc::downgrade(&link)))),
+        ClaimDue::Now(claim, base) => (claim, base),
     };
     let holder = link.next_holder(shared.writer);
     let answer = bounded(
@@ -467,7 +458,8 @@ async fn serve_link(
             link.claimed(holder, claim, now);
             return Ok(None);
         }
-        Ok(Answer::Taken(wait)) => now + wait,
+        // Held elsewhere: a token given back is announced; the lease bounds a missed announcement.
+        Ok(Answer::Taken(wait)) => now + wait.min(LEASE),
         Ok(answer @ Answer::Unchanged(record)) => {
             answered(shared, &link, answer);
             match record.map(|r| r.phase) {
@@ -479,13 +471,11 @@ async fn serve_link(
         }
         Ok(Answer::Made(_)) => return Ok(None),
         Err(failure) => {
-            link.state().tokens.wanted.get_or_insert(claim);
+            link.claim_later(claim, now);
             return Err(failure);
         }
     };
-    let mut state = link.state();
-    state.tokens.wanted.get_or_insert(claim);
-    state.tokens.not_before = Some(retry_at);
+    link.claim_later(claim, retry_at);
     Ok(Some((Instant::from_std(retry_at), Arc::downgrade(&link))))
 }
 
