@@ -123,12 +123,15 @@ impl RedisServer {
         ))
     }
 
-    /// Whether the server answers a PING.
+    /// Whether the server answers a PING (a server with a password answers it with an error).
     fn answers(&self) -> bool {
-        redis::Client::open(self.url())
+        let pong = redis::Client::open(self.url())
             .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
-            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
-            .is_ok()
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+        match pong {
+            Ok(_) => true,
+            Err(e) => e.code() == Some("NOAUTH"),
+        }
     }
 
     /// The server's port.

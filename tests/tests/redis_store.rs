@@ -158,3 +158,39 @@ fn a_probe_that_succeeds_closes_the_circuit_everywhere() {
     assert!(b.state().is_closed());
     within(tests::SEC, || a.state().is_closed()).expect("a hears that b's probe closed it");
 }
+
+#[test]
+fn nothing_is_left_in_redis_once_circuits_close_and_time_passes() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store = connected(
+        &RedisStore::builder(&server.url())
+            .keep_records(300 * MS)
+            .build()
+            .unwrap(),
+    );
+    let mut conn = server.connection();
+    let keys = |conn: &mut redis::Connection| -> Vec<String> {
+        redis::cmd("KEYS").arg("*").query(conn).unwrap()
+    };
+    let breakers: Vec<Breaker> = (0..20)
+        .map(|i| breaker(&store, &format!("tenant-{i}"), 200 * MS))
+        .collect();
+    std::thread::sleep(20 * MS);
+    for b in &breakers {
+        let _ = b.call(fail);
+    }
+    within(tests::SEC, || keys(&mut conn).len() == 40)
+        .expect("a state and an open key per circuit");
+    for key in keys(&mut conn) {
+        let pttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut conn).unwrap();
+        assert!(pttl > 0, "{key} has no expiry");
+    }
+    // Each circuit probes and closes.
+    for b in &breakers {
+        assert!(call_until_one_runs(b, 2 * tests::SEC, ok));
+        assert!(b.state().is_closed());
+    }
+    within(2 * tests::SEC, || keys(&mut conn).is_empty()).expect("every key expires");
+}

@@ -237,8 +237,8 @@ impl Session<'_> {
         if let Err(failure) = self.reconcile().await {
             return failure;
         }
-        shared.connected.store(true, Release);
         outage.end(shared);
+        shared.connected.store(true, Release);
         let mut next_tick = Instant::now() + shared.settings.reconcile_every;
         loop {
             let next_deferred = self.deferred.iter().map(|(at, _)| *at).min();
