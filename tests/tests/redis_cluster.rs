@@ -1,0 +1,92 @@
+//! The Redis store on a local Redis Cluster of three masters.
+
+use std::process::Command;
+use std::time::Duration;
+
+use failfast::{Breaker, RedisStore};
+use tests::redis_server::RedisServer;
+use tests::{SEC, fail, ok, within};
+
+/// Three masters, their slots assigned, the cluster's state ok.
+fn cluster() -> Option<Vec<RedisServer>> {
+    let settings = [
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-node-timeout",
+        "2000",
+    ];
+    let nodes: Vec<RedisServer> = (0..3)
+        .map(|_| RedisServer::start_with(&settings))
+        .collect::<Option<_>>()?;
+    let addresses: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port()))
+        .collect();
+    let created = Command::new("redis-cli")
+        .args(["--cluster", "create"])
+        .args(&addresses)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .output()
+        .expect("redis-cli (package redis-tools) is installed with redis-server");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stdout)
+    );
+    for node in &nodes {
+        let mut conn = node.connection();
+        within(10 * SEC, || {
+            let info: String = redis::cmd("CLUSTER").arg("INFO").query(&mut conn).unwrap();
+            info.contains("cluster_state:ok")
+        })
+        .expect("the cluster comes up");
+    }
+    Some(nodes)
+}
+
+fn store(node: &RedisServer) -> RedisStore {
+    let store = RedisStore::builder(&node.url()).cluster().build().unwrap();
+    within(5 * SEC, || store.is_connected()).expect("the store connects to the cluster");
+    store
+}
+
+#[test]
+fn circuits_are_shared_through_a_redis_cluster() {
+    let Some(nodes) = cluster() else { return };
+    let (here, there) = (store(&nodes[0]), store(&nodes[2]));
+    let names: Vec<String> = (0..12).map(|i| format!("service-{i}")).collect();
+    let build = |store: &RedisStore, name: &String| {
+        Breaker::builder(name.clone())
+            .store(store.clone())
+            .open_for(Duration::from_millis(300))
+            .build()
+            .unwrap()
+    };
+    let a: Vec<Breaker> = names.iter().map(|n| build(&here, n)).collect();
+    let b: Vec<Breaker> = names.iter().map(|n| build(&there, n)).collect();
+    std::thread::sleep(Duration::from_millis(50));
+    for (tripped, follower) in a.iter().zip(&b) {
+        let _ = tripped.call(fail);
+        within(SEC, || follower.state().is_open())
+            .unwrap_or_else(|| panic!("{} is shared", follower.name()));
+    }
+    // The circuits' keys are spread over the masters, each circuit's keys on one of them.
+    let holding = nodes
+        .iter()
+        .filter(|n| {
+            redis::cmd("DBSIZE")
+                .query::<u64>(&mut n.connection())
+                .unwrap()
+                > 0
+        })
+        .count();
+    assert!(holding >= 2, "the circuits are spread over the cluster");
+    // Probes and closes go through the cluster too.
+    for (prober, follower) in b.iter().zip(&a) {
+        within(2 * SEC, || prober.call(ok).is_ok()).expect("a probe goes through");
+        within(SEC, || follower.state().is_closed())
+            .unwrap_or_else(|| panic!("{} closes everywhere", follower.name()));
+    }
+}
