@@ -194,3 +194,37 @@ fn nothing_is_left_in_redis_once_circuits_close_and_time_passes() {
     }
     within(2 * tests::SEC, || keys(&mut conn).is_empty()).expect("every key expires");
 }
+
+/// A trip in `a`'s store reaches `b`'s, and back, from inside an async runtime: awaited calls
+/// through `run`, while the runtime's own thread is kept busy by the test.
+async fn share_from_async(server: &RedisServer) {
+    let here = connected(&RedisStore::new(&server.url()).unwrap());
+    let there = connected(&RedisStore::new(&server.url()).unwrap());
+    let a = breaker(&here, "async", 30 * tests::SEC);
+    let b = breaker(&there, "async", 30 * tests::SEC);
+    std::thread::sleep(20 * MS);
+    let failed = a.run(async { Err::<u32, _>("down") }).await;
+    assert!(failed.unwrap_err().into_inner().is_some());
+    // `within` blocks this thread: a store that needed the test's runtime would stall here.
+    within(tests::SEC, || b.state().is_open()).expect("b hears of the trip");
+    assert!(b.run(async { Ok::<_, ()>(1) }).await.unwrap_err().is_open());
+    b.reset();
+    within(tests::SEC, || a.state().is_closed()).expect("a hears of the reset");
+    assert_eq!(a.run(async { Ok::<_, ()>(7) }).await.unwrap(), 7);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn works_inside_a_current_thread_runtime() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    share_from_async(&server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn works_inside_a_multi_thread_runtime() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    share_from_async(&server).await;
+}

@@ -90,14 +90,24 @@ impl Shared {
     }
 }
 
-/// Starts the `failfast-redis` thread.
+/// Starts the `failfast-redis` thread, which runs a runtime of its own: the store works the same
+/// whether or not the program runs Tokio, and never runs on the program's runtime.
 pub(super) fn start(shared: Arc<Shared>) -> io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     std::thread::Builder::new()
         .name("failfast-redis".into())
-        .spawn(move || runtime.block_on(run(shared)))?;
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(run(shared)),
+                Err(e) => tracing::error!(
+                    url = %shared.target,
+                    error = %e,
+                    "failfast: cannot start the Redis store's runtime; circuits stay local"
+                ),
+            }
+        })?;
     Ok(())
 }
 
