@@ -218,3 +218,30 @@ fn credentials_never_show_in_debug_errors_or_logs() {
     let _ = a.call(fail);
     within(SEC, || b.state().is_open()).expect("shared through the password-protected Redis");
 }
+
+#[test]
+fn a_redis_that_refuses_writes_keeps_the_store_connected_and_is_retried() {
+    let settings = ["--maxmemory", "1", "--maxmemory-policy", "noeviction"];
+    let Some(server) = RedisServer::start_with(&settings) else {
+        return;
+    };
+    logs();
+    let here = connected(store(&server.url()));
+    let a = breaker(&here, "full");
+    let _ = a.call(fail);
+    within(SEC, || !logged(server.port(), "refused").is_empty()).expect("the refusal is logged");
+    assert!(here.is_connected(), "an error answer is no outage");
+    assert!(a.state().is_open(), "the trip holds locally");
+    // Out of memory no more: the trip is pushed at the next reconciliation.
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("0")
+        .query::<()>(&mut server.connection())
+        .unwrap();
+    let there = connected(store(&server.url()));
+    let b = breaker(&there, "full");
+    within(2 * SEC, || b.state().is_open()).expect("the trip reaches the fleet");
+    assert_eq!(logged(server.port(), "refused").len(), 1, "logged once");
+    assert!(logged(server.port(), "lost Redis").is_empty());
+}

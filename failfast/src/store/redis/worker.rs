@@ -59,6 +59,8 @@ pub(super) struct Shared {
     pub(super) connected: AtomicBool,
     pub(super) shutdown: AtomicBool,
     scripts: Scripts,
+    /// When an error answer from Redis was last logged.
+    last_refusal: Mutex<Option<Instant>>,
 }
 
 impl Shared {
@@ -74,6 +76,7 @@ impl Shared {
             connected: AtomicBool::new(false),
             shutdown: AtomicBool::new(false),
             scripts: Scripts::new(),
+            last_refusal: Mutex::new(None),
         }
     }
 
@@ -115,6 +118,8 @@ pub(super) fn start(shared: Arc<Shared>) -> io::Result<()> {
 #[derive(Debug)]
 enum Failure {
     Error(redis::RedisError),
+    /// Redis answered with an error: this one operation failed, the connection is fine.
+    Refused(redis::RedisError),
     TimedOut,
     Closed,
     Shutdown,
@@ -123,7 +128,7 @@ enum Failure {
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Error(e) => write!(f, "{e}"),
+            Failure::Error(e) | Failure::Refused(e) => write!(f, "{e}"),
             Failure::TimedOut => f.write_str("no answer within the store timeout"),
             Failure::Closed => f.write_str("the connection was closed"),
             Failure::Shutdown => f.write_str("the store was dropped"),
@@ -138,9 +143,22 @@ async fn bounded<T>(
 ) -> Result<T, Failure> {
     match timeout(shared.settings.timeout, op).await {
         Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) if refusal(&e) => Err(Failure::Refused(e)),
         Ok(Err(e)) => Err(Failure::Error(e)),
         Err(_) => Err(Failure::TimedOut),
     }
+}
+
+/// Whether `error` is an error answer from Redis (out of memory, a script refused, ...), which
+/// fails one operation and leaves the connection usable.
+fn refusal(error: &redis::RedisError) -> bool {
+    matches!(
+        error.kind(),
+        redis::ErrorKind::Server(_) | redis::ErrorKind::Extension
+    ) && !(error.is_io_error()
+        || error.is_connection_dropped()
+        || error.is_timeout()
+        || error.is_unrecoverable_error())
 }
 
 /// Logs the start and the end of an outage, once each.
@@ -329,12 +347,34 @@ impl Session<'_> {
             }))
             .await;
             for result in served {
-                if let Some(deferred) = result? {
-                    self.deferred.push(deferred);
+                match result {
+                    Ok(Some((at, link))) => {
+                        // One retry per link: the earliest.
+                        self.deferred.retain(|(_, l)| !l.ptr_eq(&link));
+                        self.deferred.push((at, link));
+                    }
+                    Ok(None) => {}
+                    // What failed stays to do, and is done again at the next reconciliation.
+                    Err(Failure::Refused(e)) => self.refused(&e),
+                    Err(failure) => return Err(failure),
                 }
             }
         }
         Ok(())
+    }
+
+    /// Logs an error answer from Redis, at most once a minute.
+    fn refused(&self, error: &redis::RedisError) {
+        let mut last = self
+            .shared
+            .last_refusal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+            *last = Some(Instant::now());
+            let url = &self.shared.target;
+            tracing::warn!(%url, %error, "failfast: Redis refused an operation; it is retried at the next reconciliation");
+        }
     }
 
     /// Follows what another process published.
