@@ -228,3 +228,37 @@ async fn works_inside_a_multi_thread_runtime() {
     };
     share_from_async(&server).await;
 }
+
+static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+static STORE: std::sync::LazyLock<RedisStore> = std::sync::LazyLock::new(|| {
+    RedisStore::new(URL.get().expect("the test sets the URL")).unwrap()
+});
+
+#[failfast::failfast("macro_crm", 30, store = STORE.clone())]
+fn crm_lookup() -> Result<u32, failfast::Error<&'static str>> {
+    Err(failfast::Error::Inner("crm down"))
+}
+
+#[test]
+fn macro_and_registry_breakers_share_through_redis() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    URL.set(server.url()).unwrap();
+    connected(&STORE);
+    let registry = failfast::Registry::new();
+    let elsewhere = connected(&RedisStore::new(&server.url()).unwrap());
+    registry.set_default_store(elsewhere);
+    let from_registry = registry.get_or_create("macro_crm", 30 * tests::SEC);
+    std::thread::sleep(20 * MS);
+    assert!(
+        crm_lookup().unwrap_err().into_inner().is_some(),
+        "ran, failed, tripped"
+    );
+    within(tests::SEC, || from_registry.state().is_open())
+        .expect("the registry's breaker hears it");
+    assert!(
+        crm_lookup().unwrap_err().is_open(),
+        "refused without running"
+    );
+}
