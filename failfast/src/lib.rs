@@ -56,7 +56,9 @@
 //!   [`Breaker::force_open`], [`Breaker::reset`], [`Breaker::set_enabled`] and the
 //!   `FAILFAST_DISABLED` environment variable.
 //! - Time: an injectable [`Clock`]; [`ManualClock`] makes tests deterministic.
-//! - Sharing: a [`Store`] shares circuits by name; the [`Registry`] shares breakers by name.
+//! - Sharing: a [`Store`] shares circuits by name, in the process ([`MemoryStore`]) or, with
+//!   the `redis` feature, across a fleet of processes and hosts (`RedisStore`); the
+//!   [`Registry`] shares breakers by name.
 //!
 //! # Cost
 //! An admitted call in a closed circuit costs two atomic loads and a per-thread counter; a

@@ -262,3 +262,19 @@ fn macro_and_registry_breakers_share_through_redis() {
         "refused without running"
     );
 }
+
+#[test]
+fn a_circuit_forced_open_for_ever_is_open_for_the_fleet_too() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let here = connected(&RedisStore::new(&server.url()).unwrap());
+    let there = connected(&RedisStore::new(&server.url()).unwrap());
+    let a = breaker(&here, "forever", tests::SEC);
+    let b = breaker(&there, "forever", tests::SEC);
+    std::thread::sleep(20 * MS);
+    a.force_open(Duration::MAX);
+    within(tests::SEC, || b.state().is_open()).expect("b hears of it");
+    let years = retry_in(&b).as_secs() / (365 * 24 * 3600);
+    assert!(years >= 9, "open for about ten years in the fleet: {years}");
+}

@@ -25,6 +25,7 @@ use worker::Shared;
 
 /// Shares circuits by name across every process and host that uses the same Redis: a trip in
 /// one process opens the circuit in all of them, and a close anywhere closes it everywhere.
+/// With the `redis` feature.
 ///
 /// ```no_run
 /// use std::time::Duration;

@@ -237,11 +237,16 @@ impl Call<'_> {
     }
 }
 
-/// A duration in whole milliseconds, at least one (Redis refuses a zero expiry).
+/// The longest time the store writes into Redis: ten years. Scripts add two such times in Lua,
+/// whose numbers are doubles, and Redis takes the sum as an integer only while it is exact.
+const MAX_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
+
+/// A duration in whole milliseconds, at least one (Redis refuses a zero expiry) and at most
+/// [`MAX_MS`]: a circuit forced open for longer stays open ten years in the fleet.
 pub(super) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis())
         .unwrap_or(u64::MAX)
-        .clamp(1, i64::MAX as u64 / 2)
+        .clamp(1, MAX_MS)
 }
 
 fn parse(value: Value) -> redis::RedisResult<Answer> {

@@ -306,6 +306,8 @@ impl Session<'_> {
     /// tokens whose lease ended, and lets go of links whose circuit is gone.
     async fn reconcile(&mut self) -> Result<(), Failure> {
         let now = std::time::Instant::now();
+        // Every link is served here: empty the queue, so that queued links can queue again.
+        drop(self.shared.work.take());
         let links: Vec<Arc<Link>> = {
             let mut links = self.shared.links();
             links.retain(|_, link| link.circuit.strong_count() > 0);
