@@ -278,3 +278,90 @@ fn a_circuit_forced_open_for_ever_is_open_for_the_fleet_too() {
     let years = retry_in(&b).as_secs() / (365 * 24 * 3600);
     assert!(years >= 9, "open for about ten years in the fleet: {years}");
 }
+
+/// Opens circuit `name`'s record for `open_ms` as another store would, but announces it on a
+/// channel nobody listens to: a message every process missed.
+fn open_unannounced(server: &RedisServer, name: &str, open_ms: u64) {
+    let prelude = include_str!("../../failfast/src/store/redis/lua/prelude.lua");
+    let open = include_str!("../../failfast/src/store/redis/lua/open.lua");
+    let script = redis::Script::new(&format!("{prelude}{open}"));
+    let key = |what: &str| format!("failfast:{{{name}}}:{what}");
+    let answer: Vec<String> = script
+        .key(key("state"))
+        .key(key("open"))
+        .key(key("probes"))
+        .arg("nobody-listens")
+        .arg(name)
+        .arg("99")
+        .arg("force")
+        .arg("")
+        .arg("")
+        .arg(open_ms)
+        .arg(600_000)
+        .invoke(&mut server.connection())
+        .unwrap();
+    assert_eq!(answer[0], "1");
+}
+
+#[test]
+fn a_missed_message_is_made_up_for_by_the_periodic_reconciliation() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store = connected(
+        &RedisStore::builder(&server.url())
+            .reconcile_every(200 * MS)
+            .build()
+            .unwrap(),
+    );
+    let b = breaker(&store, "missed", tests::SEC);
+    std::thread::sleep(20 * MS);
+    open_unannounced(&server, "missed", 30_000);
+    let took = within(2 * tests::SEC, || b.state().is_open()).expect("the reconciliation finds it");
+    assert!(took <= 200 * MS + 100 * MS, "{took:?}");
+    assert!(retry_in(&b) > 29 * tests::SEC);
+}
+
+#[test]
+fn a_redis_too_slow_to_answer_holds_up_no_call() {
+    let Some(server) = RedisServer::start_with(&["--enable-debug-command", "yes"]) else {
+        return;
+    };
+    // A call that waited on Redis would take this long at least, a second at most.
+    let timeout = 200 * MS;
+    let store = || {
+        RedisStore::builder(&server.url())
+            .timeout(timeout)
+            .build()
+            .unwrap()
+    };
+    let (here, there) = (connected(&store()), connected(&store()));
+    let (a, b) = (
+        breaker(&here, "slow", 30 * tests::SEC),
+        breaker(&there, "slow", 30 * tests::SEC),
+    );
+    std::thread::sleep(20 * MS);
+    // Redis takes a second over one command, as when it forks or swaps.
+    let sleeper = std::thread::spawn({
+        let mut conn = server.connection();
+        move || {
+            redis::cmd("DEBUG")
+                .arg("SLEEP")
+                .arg("1")
+                .query::<()>(&mut conn)
+                .unwrap()
+        }
+    });
+    std::thread::sleep(50 * MS);
+    let started = std::time::Instant::now();
+    let _ = a.call(fail);
+    let mut slowest = Duration::ZERO;
+    while started.elapsed() < 500 * MS {
+        let call = std::time::Instant::now();
+        let _ = b.call(ok);
+        slowest = slowest.max(call.elapsed());
+    }
+    assert!(slowest < timeout / 2, "a call waited on Redis: {slowest:?}");
+    sleeper.join().unwrap();
+    within(2 * tests::SEC, || b.state().is_open()).expect("the trip reaches b once Redis answers");
+}
