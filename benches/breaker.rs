@@ -13,33 +13,15 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use failsafe::CircuitBreaker as _;
 
-const HOUR: Duration = Duration::from_secs(3600);
-
-fn work() -> Result<u64, ()> {
-    Ok(black_box(1))
-}
-
-fn fail() -> Result<u64, ()> {
-    Err(())
-}
-
-/// The contenders, each a breaker and a way to make one call through it.
-trait Contender: Sync {
-    fn call(&self) -> bool;
-}
+#[path = "calls.rs"]
+mod calls;
+use calls::{Contender, HOUR, fail, work};
 
 struct Direct;
 impl Contender for Direct {
     #[inline]
     fn call(&self) -> bool {
         black_box(work()).is_ok()
-    }
-}
-
-impl Contender for failfast::Breaker {
-    #[inline]
-    fn call(&self) -> bool {
-        failfast::Breaker::call(self, work).is_ok()
     }
 }
 

@@ -10,44 +10,15 @@
 //! re-read); a call itself reads the circuit in memory, so the three should cost the same.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use failfast::{Breaker, MemoryStore, RedisStore, Store};
 use tests::redis_server::RedisServer;
 
-/// Whether `redis-server` can be run here. (The test helper says more lines than one.)
-fn redis_installed() -> bool {
-    std::process::Command::new("redis-server")
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-const HOUR: Duration = Duration::from_secs(3600);
-
-fn work() -> Result<u64, ()> {
-    Ok(black_box(1))
-}
-
-fn fail() -> Result<u64, ()> {
-    Err(())
-}
-
-/// A breaker and a way to make one call through it: as in `benches/breaker.rs`, the bench
-/// calls through a trait object, so the figures compare with its failfast column.
-trait Contender: Sync {
-    fn call(&self) -> bool;
-}
-
-impl Contender for Breaker {
-    #[inline]
-    fn call(&self) -> bool {
-        Breaker::call(self, work).is_ok()
-    }
-}
+#[path = "calls.rs"]
+mod calls;
+use calls::{Contender, HOUR, fail};
 
 /// One breaker per case and circuit state, each named by a literal, as in `benches/breaker.rs`.
 struct Case {
@@ -86,15 +57,8 @@ fn case<S: Store + Clone>(label: &'static str, store: Option<S>) -> Case {
 }
 
 /// Waits for `condition` for at most `limit`.
-fn wait_for(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while !condition() {
-        if start.elapsed() > limit {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    true
+fn wait_for(limit: Duration, condition: impl FnMut() -> bool) -> bool {
+    tests::within(limit, condition).is_some()
 }
 
 fn benches(c: &mut Criterion) {
@@ -103,7 +67,7 @@ fn benches(c: &mut Criterion) {
         case("MemoryStore", Some(MemoryStore::new())),
     ];
     // The server is declared before the store, so the store (and its thread) is dropped first.
-    let server = redis_installed().then(RedisServer::start).flatten();
+    let server = RedisServer::start(); // says in one line if redis-server is missing
     let redis = match &server {
         Some(server) => {
             let store = RedisStore::new(&server.url()).expect("a valid URL");

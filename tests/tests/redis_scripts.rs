@@ -55,6 +55,16 @@ fn run(conn: &mut Connection, script: &Script, by: &str, args: &[&str]) -> Vec<S
     invocation.invoke(conn).expect("the script runs")
 }
 
+/// Trips the circuit as writer `by`, for 30 s.
+fn trip(conn: &mut Connection, s: &Scripts, by: &str) -> Vec<String> {
+    run(conn, &s.open, by, &["trip", "", "", "30000", "600000"])
+}
+
+/// A record's version as the scripts take it: epoch and generation, as text.
+fn version_args(answer: &[String]) -> (String, String) {
+    (answer[1].clone(), answer[2].clone())
+}
+
 /// Gives token `holder` back: answers whether it was held.
 fn release(conn: &mut Connection, s: &Scripts, holder: &str) -> bool {
     let mut invocation = s.release.prepare_invoke();
@@ -85,12 +95,7 @@ fn only_the_first_of_racing_trips_opens_and_the_rest_learn_the_record() {
     };
     let (mut conn, s) = (server.connection(), Scripts::new());
     assert_eq!(run(&mut conn, &s.read, "1", &[]), ["0"], "no record yet");
-    let first = run(
-        &mut conn,
-        &s.open,
-        "1",
-        &["trip", "", "", "30000", "600000"],
-    );
+    let first = trip(&mut conn, &s, "1");
     assert_eq!(first[0], "1");
     assert_eq!(&first[3..], ["open", "30000", "1"]);
     let second = run(&mut conn, &s.open, "2", &["trip", "", "", "5000", "600000"]);
@@ -109,22 +114,11 @@ fn a_late_close_or_reopen_cannot_undo_a_newer_record() {
         return;
     };
     let (mut conn, s) = (server.connection(), Scripts::new());
-    let opened = run(
-        &mut conn,
-        &s.open,
-        "1",
-        &["trip", "", "", "30000", "600000"],
-    );
-    let (epoch, generation) = version(&opened);
-    let (epoch, generation) = (epoch.to_string(), generation.to_string());
+    let opened = trip(&mut conn, &s, "1");
+    let (epoch, generation) = version_args(&opened);
     // Someone resets, then trips again: the record moved on twice.
     run(&mut conn, &s.close, "2", &["reset", "", "", "600000"]);
-    let newer = run(
-        &mut conn,
-        &s.open,
-        "2",
-        &["trip", "", "", "30000", "600000"],
-    );
+    let newer = trip(&mut conn, &s, "2");
     // A probe result about the first period arrives late: it changes nothing.
     let late_close = run(
         &mut conn,
@@ -144,8 +138,7 @@ fn a_late_close_or_reopen_cannot_undo_a_newer_record() {
     assert_eq!(late_reopen[0], "0");
     assert_eq!(version(&late_reopen), version(&newer));
     // The same close, with the current version, applies once; repeated, it does nothing.
-    let (e, g) = version(&newer);
-    let (e, g) = (e.to_string(), g.to_string());
+    let (e, g) = version_args(&newer);
     let closed = run(&mut conn, &s.close, "1", &["probes", &e, &g, "600000"]);
     assert_eq!(closed[0], "1");
     assert_eq!(closed[3], "closed");
@@ -162,12 +155,7 @@ fn a_record_made_after_redis_lost_its_data_comes_after_every_older_one() {
     let (mut conn, s) = (server.connection(), Scripts::new());
     let mut last = (0, 0);
     for _ in 0..5 {
-        let opened = run(
-            &mut conn,
-            &s.open,
-            "1",
-            &["trip", "", "", "30000", "600000"],
-        );
+        let opened = trip(&mut conn, &s, "1");
         run(&mut conn, &s.close, "1", &["reset", "", "", "600000"]);
         let closed = run(&mut conn, &s.read, "1", &[]);
         assert!(version(&opened) > last && version(&closed) > version(&opened));
@@ -182,12 +170,7 @@ fn every_key_expires() {
         return;
     };
     let (mut conn, s) = (server.connection(), Scripts::new());
-    run(
-        &mut conn,
-        &s.open,
-        "1",
-        &["trip", "", "", "30000", "600000"],
-    );
+    trip(&mut conn, &s, "1");
     assert!((29_000..=30_000).contains(&pttl(&mut conn, OPEN)));
     assert!(
         (629_000..=630_000).contains(&pttl(&mut conn, STATE)),
@@ -196,8 +179,7 @@ fn every_key_expires() {
     redis::cmd("DEL").arg(OPEN).query::<()>(&mut conn).unwrap(); // the open period ends
     let read = run(&mut conn, &s.read, "1", &[]);
     assert_eq!(read[3], "half");
-    let (e, g) = version(&read);
-    let (e, g) = (e.to_string(), g.to_string());
+    let (e, g) = version_args(&read);
     let claimed = run(
         &mut conn,
         &s.claim,
@@ -224,14 +206,8 @@ fn probe_tokens_are_limited_and_go_back() {
         return;
     };
     let (mut conn, s) = (server.connection(), Scripts::new());
-    let opened = run(
-        &mut conn,
-        &s.open,
-        "1",
-        &["trip", "", "", "30000", "600000"],
-    );
-    let (e, g) = version(&opened);
-    let (e, g) = (e.to_string(), g.to_string());
+    let opened = trip(&mut conn, &s, "1");
+    let (e, g) = version_args(&opened);
     let claim = |conn: &mut Connection, holder: &str, e: &str, g: &str| {
         run(conn, &s.claim, "1", &[holder, "5000", "2", e, g, "600000"])
     };
