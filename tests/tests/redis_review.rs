@@ -561,3 +561,246 @@ fn the_empty_name_is_shared_through_a_redis_cluster() {
         "the trip of the circuit named \"\" never reaches the other store"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// 9. `probe_finished` gives back whichever token is busy, not the probe's own.
+// ---------------------------------------------------------------------------------------------
+
+/// Calls that block until released, counting how many run at once.
+#[derive(Default)]
+struct Dependency {
+    running: std::sync::atomic::AtomicU32,
+    most: std::sync::atomic::AtomicU32,
+}
+
+impl Dependency {
+    fn enter(&self) {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+    }
+
+    fn leave(&self) {
+        self.running.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Starts a thread that calls `breaker` until one call runs; that call holds until `release`.
+fn hold_a_probe(
+    breaker: &Breaker,
+    dependency: &Arc<Dependency>,
+    release: &Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    let (breaker, dependency, release) = (breaker.clone(), dependency.clone(), release.clone());
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + 5 * SEC;
+        while Instant::now() < deadline {
+            let ran = breaker.call(|| {
+                dependency.enter();
+                while !release.load(Ordering::SeqCst) {
+                    std::thread::sleep(MS);
+                }
+                dependency.leave();
+                ok()
+            });
+            if !matches!(ran, Err(e) if e.is_open()) {
+                return;
+            }
+            std::thread::sleep(MS);
+        }
+        panic!("no probe ran");
+    })
+}
+
+/// `Store::probe_finished(circuit)` says nothing of which probe ended, and `Link::token_back`
+/// pops whichever token is busy. A probe of an earlier half-open period (its token forgotten
+/// by `drop_all` when the circuit moved on) that ends while a probe of the current period runs
+/// moves the *running* probe's token to `free`: its lease ends a second later, the token is
+/// given back to Redis while its probe still runs, and another process probes at the same
+/// time: two probes with `probes(1)`. (With `probes(2)` the free token is also taken by a
+/// second local probe, so that two local probes share one token.)
+#[test]
+#[ignore = "bug: token_back gives back a running probe's token: the fleet exceeds `probes`"]
+fn an_old_probe_ending_gives_back_the_token_of_a_running_one() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store = || {
+        connected(
+            RedisStore::builder(&server.url())
+                .reconcile_every(100 * MS)
+                .build()
+                .unwrap(),
+        )
+    };
+    let build = |store: RedisStore| {
+        Breaker::builder("one-probe")
+            .store(store)
+            .open_for(200 * MS)
+            .probe_timeout(30 * SEC)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (build(store()), build(store()));
+    let dependency = Arc::new(Dependency::default());
+    std::thread::sleep(50 * MS);
+    let _ = a.call(fail);
+    within(SEC, || a.state() == State::HalfOpen && b.state() == State::HalfOpen)
+        .expect("the period ends");
+
+    // a's first probe runs, and holds.
+    let first = Arc::new(AtomicBool::new(false));
+    let p1 = hold_a_probe(&a, &dependency, &first);
+    within(2 * SEC, || dependency.running.load(Ordering::SeqCst) == 1).expect("p1 runs");
+    // The circuit moves on meanwhile (here a reset and a new trip; any change does it).
+    a.reset();
+    record_is(&server, "one-probe", "closed");
+    let _ = a.call(fail);
+    within(SEC, || a.state() == State::HalfOpen && b.state() == State::HalfOpen)
+        .expect("half-open again");
+    // a's probe of the new period runs, and holds.
+    let second = Arc::new(AtomicBool::new(false));
+    let p2 = hold_a_probe(&a, &dependency, &second);
+    within(2 * SEC, || dependency.running.load(Ordering::SeqCst) == 2).expect("p2 runs");
+    // The old probe ends (its outcome is stale, as it should be).
+    first.store(true, Ordering::SeqCst);
+    p1.join().unwrap();
+    dependency.most.store(1, Ordering::SeqCst);
+
+    // b wants a probe for 3 s; with p2 running, the fleet's only token is p2's.
+    let start = Instant::now();
+    while start.elapsed() < 3 * SEC {
+        let _ = b.call(|| {
+            dependency.enter();
+            std::thread::sleep(5 * MS);
+            dependency.leave();
+            ok()
+        });
+        if dependency.most.load(Ordering::SeqCst) > 1 {
+            break;
+        }
+        std::thread::sleep(10 * MS);
+    }
+    second.store(true, Ordering::SeqCst);
+    p2.join().unwrap();
+    let most = dependency.most.load(Ordering::SeqCst);
+    assert_eq!(most, 1, "{most} probes ran at once with probes(1)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10. A breaker made again in the same store ignores the store's own record.
+// ---------------------------------------------------------------------------------------------
+
+/// `Link::follow` returns `Nothing` for any record written by this store
+/// (`record.by == mine`), assuming the local circuit made it. But the memory store lets a
+/// circuit go when its last breaker is dropped (unless it is open), and a breaker made again
+/// gets a new, closed circuit and a new link; its first read finds the store's own record and
+/// ignores it. Here the fleet is half-open (one probe at a time, `b` waits for a token) while
+/// the new breaker lets every call through.
+#[test]
+#[ignore = "bug: a breaker made again in the same store ignores the store's own half-open record"]
+fn a_breaker_made_again_learns_the_record_its_own_store_wrote() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let here = connected(RedisStore::new(&server.url()).unwrap());
+    let build = |store: &RedisStore| {
+        Breaker::builder("remade")
+            .store(store.clone())
+            .open_for(200 * MS)
+            .build()
+            .unwrap()
+    };
+    let a = build(&here);
+    std::thread::sleep(50 * MS);
+    let _ = a.call(fail);
+    record_is(&server, "remade", "open");
+    within(SEC, || a.state() == State::HalfOpen).expect("the period ends");
+    drop(a); // the memory store lets the half-open circuit go
+
+    let again = build(&here);
+    std::thread::sleep(200 * MS); // its first read is done
+    let there = connected(RedisStore::new(&server.url()).unwrap());
+    let b = build(&there);
+    within(SEC, || b.state() == State::HalfOpen).expect("a newcomer elsewhere learns it");
+    assert_eq!(
+        again.state(),
+        State::HalfOpen,
+        "the fleet's circuit is half-open (as b knows), but the breaker made again in the \
+         store that wrote the record is {:?}",
+        again.state()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. A reset followed at once by a trip: neither reaches the fleet.
+// ---------------------------------------------------------------------------------------------
+
+/// `Link::on_transition` keeps only the latest change not yet pushed. A reset followed, before
+/// the background thread pushes it, by a trip (an operator's reset and the next failing call,
+/// or a probe's success and the next call failing) leaves only `Trip`, which `open.lua`
+/// applies only to a closed record: against the half-open record it is refused, and the
+/// answer is a version the link knows. The fleet never hears of the reset nor of the new
+/// trip: here `b` stays half-open (and probes) while `a` is open for 30 s. The tokens `a`
+/// held are forgotten by `drop_all` and stay in Redis until the probe timeout, since no script
+/// that deletes them ran.
+#[test]
+#[ignore = "bug: a reset then a trip, coalesced, becomes a trip that Redis refuses"]
+fn a_reset_then_a_trip_reach_the_fleet() {
+    let Some(server) = RedisServer::start_with(&["--enable-debug-command", "yes"]) else {
+        return;
+    };
+    let b = Breaker::builder("coalesced")
+        .store(connected(RedisStore::new(&server.url()).unwrap()))
+        .open_for(200 * MS)
+        .build()
+        .unwrap();
+    // a's store waits up to 2 s for Redis: a slow answer keeps its thread busy, no more.
+    let here = connected(
+        RedisStore::builder(&server.url())
+            .timeout(2 * SEC)
+            .build()
+            .unwrap(),
+    );
+    let a = Breaker::builder("coalesced")
+        .store(here.clone())
+        .open_for(30 * SEC)
+        .build()
+        .unwrap();
+    let other = Breaker::builder("other").store(here.clone()).build().unwrap();
+    std::thread::sleep(50 * MS);
+    let _ = b.call(fail);
+    record_is(&server, "coalesced", "open");
+    within(SEC, || a.state() == State::HalfOpen && b.state() == State::HalfOpen)
+        .expect("the period ends");
+
+    // Redis is slow for a moment, while a's store pushes another circuit's trip.
+    let sleeper = {
+        let mut conn = server.connection();
+        std::thread::spawn(move || {
+            redis::cmd("DEBUG")
+                .arg("SLEEP")
+                .arg("0.5")
+                .query::<()>(&mut conn)
+                .unwrap();
+        })
+    };
+    std::thread::sleep(50 * MS);
+    let _ = other.call(fail);
+    std::thread::sleep(50 * MS);
+    // Meanwhile an operator resets a, and the next call fails.
+    a.reset();
+    let _ = a.call(fail);
+    assert!(a.state().is_open());
+    sleeper.join().unwrap();
+    let heard = within(2 * SEC, || b.state().is_open()).is_some();
+    let mut conn = server.connection();
+    let phase = hget(&mut conn, "failfast:{coalesced}:state", "phase");
+    assert!(
+        heard,
+        "b is {:?}, the record is {phase:?} (its period over), a is {:?}; a's store \
+         connected: {}",
+        b.state(),
+        a.state(),
+        here.is_connected()
+    );
+}
