@@ -42,8 +42,10 @@ fn hget(conn: &mut redis::Connection, key: &str, field: &str) -> Option<String> 
 fn record_is(server: &RedisServer, name: &str, phase: &str) {
     let mut conn = server.connection();
     let key = format!("failfast:{{{name}}}:state");
-    within(2 * SEC, || hget(&mut conn, &key, "phase").as_deref() == Some(phase))
-        .unwrap_or_else(|| panic!("the record of {name} becomes {phase}"));
+    within(2 * SEC, || {
+        hget(&mut conn, &key, "phase").as_deref() == Some(phase)
+    })
+    .unwrap_or_else(|| panic!("the record of {name} becomes {phase}"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,11 +187,17 @@ fn a_probe_failed_during_an_outage_strands_the_circuit_half_open() {
     let _ = a.call(fail);
     within(3 * SEC, || a.state() == State::HalfOpen).expect("the open period ends");
     // Redis is away: the probe is granted locally, fails, and reopens the circuit.
-    assert!(a.call(fail).unwrap_err().into_inner().is_some(), "a local probe");
+    assert!(
+        a.call(fail).unwrap_err().into_inner().is_some(),
+        "a local probe"
+    );
     assert!(a.state().is_open());
     server.restart();
     within(3 * SEC, || store.is_connected()).expect("the store reconnects");
-    assert!(a.state().is_open(), "reconnected within the reopened period");
+    assert!(
+        a.state().is_open(),
+        "reconnected within the reopened period"
+    );
     within(3 * SEC, || a.state() == State::HalfOpen).expect("the reopened period ends");
 
     let mut conn = server.connection();
@@ -247,14 +255,21 @@ fn a_huge_probe_timeout_in_one_process_breaks_the_claims_of_the_fleet() {
     std::thread::sleep(50 * MS);
     let _ = a.call(fail);
     record_is(&server, "patient", "open");
-    within(SEC, || a.state() == State::HalfOpen && b.state() == State::HalfOpen)
-        .expect("the period ends");
+    within(SEC, || {
+        a.state() == State::HalfOpen && b.state() == State::HalfOpen
+    })
+    .expect("the period ends");
     // a wants a probe: its store claims a token with the huge timeout, and a never calls again.
     assert!(refuses(&a));
     let mut conn = server.connection();
     let key = "failfast:{patient}:probes";
-    within(SEC, || redis::cmd("EXISTS").arg(key).query::<bool>(&mut conn).unwrap())
-        .expect("the token is written");
+    within(SEC, || {
+        redis::cmd("EXISTS")
+            .arg(key)
+            .query::<bool>(&mut conn)
+            .unwrap()
+    })
+    .expect("the token is written");
     let pttl: i64 = redis::cmd("PTTL").arg(key).query(&mut conn).unwrap();
     // b, with a sane probe timeout, calls for 2 s: each time it wants a probe, its claim
     // reads the immortal token.
@@ -324,7 +339,10 @@ fn a_claim_answered_late_leaks_the_token_until_the_probe_timeout() {
         })
     };
     std::thread::sleep(50 * MS);
-    assert!(refuses(&b), "no token yet: the claim is sent, and answered late");
+    assert!(
+        refuses(&b),
+        "no token yet: the claim is sent, and answered late"
+    );
     sleeper.join().unwrap();
     within(3 * SEC, || store.is_connected()).expect("the store reconnects");
     let mut conn = server.connection();
@@ -542,9 +560,8 @@ fn cluster() -> Option<Vec<RedisServer>> {
 #[ignore = "bug: the empty name's keys have no hash tag: CROSSSLOT on Redis Cluster"]
 fn the_empty_name_is_shared_through_a_redis_cluster() {
     let Some(nodes) = cluster() else { return };
-    let store = |node: &RedisServer| {
-        connected(RedisStore::builder(&node.url()).cluster().build().unwrap())
-    };
+    let store =
+        |node: &RedisServer| connected(RedisStore::builder(&node.url()).cluster().build().unwrap());
     let (here, there) = (store(&nodes[0]), store(&nodes[2]));
     let build = |store: &RedisStore| {
         Breaker::builder("")
@@ -644,8 +661,10 @@ fn an_old_probe_ending_gives_back_the_token_of_a_running_one() {
     let dependency = Arc::new(Dependency::default());
     std::thread::sleep(50 * MS);
     let _ = a.call(fail);
-    within(SEC, || a.state() == State::HalfOpen && b.state() == State::HalfOpen)
-        .expect("the period ends");
+    within(SEC, || {
+        a.state() == State::HalfOpen && b.state() == State::HalfOpen
+    })
+    .expect("the period ends");
 
     // a's first probe runs, and holds.
     let first = Arc::new(AtomicBool::new(false));
@@ -655,8 +674,10 @@ fn an_old_probe_ending_gives_back_the_token_of_a_running_one() {
     a.reset();
     record_is(&server, "one-probe", "closed");
     let _ = a.call(fail);
-    within(SEC, || a.state() == State::HalfOpen && b.state() == State::HalfOpen)
-        .expect("half-open again");
+    within(SEC, || {
+        a.state() == State::HalfOpen && b.state() == State::HalfOpen
+    })
+    .expect("half-open again");
     // a's probe of the new period runs, and holds.
     let second = Arc::new(AtomicBool::new(false));
     let p2 = hold_a_probe(&a, &dependency, &second);
@@ -766,12 +787,17 @@ fn a_reset_then_a_trip_reach_the_fleet() {
         .open_for(30 * SEC)
         .build()
         .unwrap();
-    let other = Breaker::builder("other").store(here.clone()).build().unwrap();
+    let other = Breaker::builder("other")
+        .store(here.clone())
+        .build()
+        .unwrap();
     std::thread::sleep(50 * MS);
     let _ = b.call(fail);
     record_is(&server, "coalesced", "open");
-    within(SEC, || a.state() == State::HalfOpen && b.state() == State::HalfOpen)
-        .expect("the period ends");
+    within(SEC, || {
+        a.state() == State::HalfOpen && b.state() == State::HalfOpen
+    })
+    .expect("the period ends");
 
     // Redis is slow for a moment, while a's store pushes another circuit's trip.
     let sleeper = {
