@@ -301,6 +301,7 @@ impl Breaker {
                 let claim = ProbeClaim {
                     probes: half_open.probes,
                     ttl: half_open.probe_timeout,
+                    probe: probe_number(generation, id),
                 };
                 let granted = match &shared.store {
                     Some(store) => {
@@ -465,7 +466,7 @@ impl Breaker {
             .circuit
             .finish_probe(generation, id, outcome, &shared.settings);
         if let Some(store) = &shared.store {
-            store.probe_finished(&shared.circuit);
+            store.probe_finished(&shared.circuit, probe_number(generation, id));
         }
     }
 
@@ -596,6 +597,11 @@ impl Breaker {
     pub fn set_enabled(&self, enabled: bool) {
         self.shared.enabled.store(enabled, Relaxed);
     }
+}
+
+/// The number that names probe `id` of half-open period `generation` to the store.
+fn probe_number(generation: u32, id: u32) -> u64 {
+    u64::from(generation) << 32 | u64::from(id)
 }
 
 impl Drop for Shared {

@@ -21,7 +21,7 @@ use crate::event::{Listener, Reason, Transition, each_caught, resume_unless_unwi
 use crate::half_open::{HalfOpenSettings, ProbeVerdict, Probes};
 use crate::name::Name;
 use crate::state::{Phase, State};
-use crate::sync::{AtomicU64, Mutex, lock};
+use crate::sync::{AtomicU64, Mutex, MutexGuard, lock};
 
 const PHASE_MASK: u64 = 0b011;
 const CLOSED: u64 = 0b000;
@@ -55,6 +55,15 @@ pub(crate) enum Admission {
     Closed(u32),
     /// A half-open probe permit: its generation and id.
     Probe(u32, u32),
+}
+
+/// What a store brings a circuit to, following the fleet.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RemotePhase {
+    /// Open for this much longer (zero: half-open at once).
+    Open(Duration),
+    Closed,
 }
 
 /// How a probe ended.
@@ -347,6 +356,49 @@ impl Circuit {
         self.close(Reason::Remote);
     }
 
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    /// Brings the circuit to `phase` because the fleet's record says so, unless the circuit
+    /// has made a transition since the store saw `seen` of them: then the store has news of
+    /// its own to push first. Returns whether it changed the circuit.
+    pub(crate) fn follow_remote(self: &Arc<Self>, phase: RemotePhase, seen: u64) -> bool {
+        let mut inner = lock(&self.inner);
+        if self.transitions.load(Relaxed) != seen {
+            return false;
+        }
+        match phase {
+            RemotePhase::Open(remaining) => {
+                let (generation, until) = self.open_for(&mut inner, remaining, Reason::Remote);
+                drop(inner);
+                self.arm(generation, until);
+            }
+            RemotePhase::Closed => self.close_locked(inner, Reason::Remote),
+        }
+        self.announce(Reason::Remote);
+        true
+    }
+
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    /// Where the circuit stands, without moving it: an open period that has ended is reported
+    /// as half-open, but not entered. Reads the clock only when open.
+    pub(crate) fn peek(&self) -> State {
+        let word = self.word.load(Acquire);
+        match word & PHASE_MASK {
+            CLOSED => State::Closed,
+            HALF_OPEN => State::HalfOpen,
+            _ => {
+                let now = self.clock.now();
+                let until = self.until.load(Relaxed);
+                if now < until {
+                    State::Open {
+                        retry_in: Duration::from_nanos(until - now),
+                    }
+                } else {
+                    State::HalfOpen
+                }
+            }
+        }
+    }
+
     fn open_whatever_the_phase(self: &Arc<Self>, duration: Duration, reason: Reason) {
         let mut inner = lock(&self.inner);
         let (generation, until) = self.open_for(&mut inner, duration, reason);
@@ -356,7 +408,13 @@ impl Circuit {
     }
 
     fn close(self: &Arc<Self>, reason: Reason) {
-        let mut inner = lock(&self.inner);
+        let inner = lock(&self.inner);
+        self.close_locked(inner, reason);
+        self.announce(reason);
+    }
+
+    /// Closes the circuit, then lets go of its lock.
+    fn close_locked(self: &Arc<Self>, mut inner: MutexGuard<'_, Inner>, reason: Reason) {
         inner.opens = 0;
         let left_open = (inner.phase == Phase::Open).then_some(inner.generation);
         self.enter(&mut inner, Phase::Closed, reason, None);
@@ -364,7 +422,6 @@ impl Circuit {
         if let Some(generation) = left_open {
             self.clock.cancel_alarm(self, Some(generation));
         }
-        self.announce(reason);
     }
 
     /// Delivers the transitions queued by a change made for `reason`: here, unless the change

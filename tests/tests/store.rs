@@ -66,7 +66,7 @@ impl Store for NoProbes {
         self.memory.circuit(name, create)
     }
 
-    fn probe_finished(&self, _circuit: &Circuit) {
+    fn probe_finished(&self, _circuit: &Circuit, _probe: u64) {
         self.finished.fetch_add(1, SeqCst);
     }
 
@@ -101,12 +101,12 @@ fn a_store_that_withholds_the_probe_token_keeps_calls_refused() {
     );
 }
 
-/// A store that grants every probe and counts the grants and their ends.
+/// A store that grants every probe and notes the grants and their ends.
 #[derive(Debug, Default)]
 struct CountingProbes {
     memory: MemoryStore,
-    granted: AtomicU32,
-    finished: AtomicU32,
+    granted: std::sync::Mutex<Vec<u64>>,
+    finished: std::sync::Mutex<Vec<u64>>,
 }
 
 impl Store for CountingProbes {
@@ -114,13 +114,13 @@ impl Store for CountingProbes {
         self.memory.circuit(name, create)
     }
 
-    fn claim_probe(&self, _circuit: &Circuit, _claim: ProbeClaim) -> bool {
-        self.granted.fetch_add(1, SeqCst);
+    fn claim_probe(&self, _circuit: &Circuit, claim: ProbeClaim) -> bool {
+        self.granted.lock().unwrap().push(claim.probe);
         true
     }
 
-    fn probe_finished(&self, _circuit: &Circuit) {
-        self.finished.fetch_add(1, SeqCst);
+    fn probe_finished(&self, _circuit: &Circuit, probe: u64) {
+        self.finished.lock().unwrap().push(probe);
     }
 }
 
@@ -134,7 +134,18 @@ fn every_granted_probe_is_finished_once_whatever_its_outcome() {
         .open_for(SEC)
         .build()
         .unwrap();
-    let counts = || (store.granted.load(SeqCst), store.finished.load(SeqCst));
+    let counts = || {
+        let granted = store.granted.lock().unwrap().clone();
+        let finished = store.finished.lock().unwrap().clone();
+        assert_eq!(granted, finished, "each probe ends as itself");
+        let distinct: std::collections::HashSet<_> = granted.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            granted.len(),
+            "every probe has a number of its own"
+        );
+        (granted.len(), finished.len())
+    };
     let _ = breaker.call(fail);
     clock.advance(SEC);
     // An error that does not count: the probe ends without a verdict.

@@ -50,19 +50,20 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// probe. A store that panics here refuses the probe: the permit is given back and the
     /// panic unwinds into the caller.
     ///
-    /// Every probe granted here ends with [`Store::probe_finished`].
+    /// Every probe granted here ends with [`Store::probe_finished`], given the same
+    /// [`ProbeClaim::probe`].
     fn claim_probe(&self, circuit: &Circuit, claim: ProbeClaim) -> bool {
         let _ = (circuit, claim);
         true
     }
 
-    /// A probe that [`Store::claim_probe`] granted has finished, whatever its outcome (a
-    /// success, a failure, an error that does not count, a call dropped before it ended), and
-    /// the breaker has counted it: the store may hand its token to the next probe. The
-    /// transition the outcome caused, if any, has already been delivered. The default does
-    /// nothing.
-    fn probe_finished(&self, circuit: &Circuit) {
-        let _ = circuit;
+    /// The probe `probe` (its [`ProbeClaim::probe`]) that [`Store::claim_probe`] granted has
+    /// finished, whatever its outcome (a success, a failure, an error that does not count, a
+    /// call dropped before it ended), and the breaker has counted it: the store may hand its
+    /// token to the next probe. The transition the outcome caused, if any, has already been
+    /// delivered. The default does nothing.
+    fn probe_finished(&self, circuit: &Circuit, probe: u64) {
+        let _ = (circuit, probe);
     }
 
     /// A breaker that used `circuit` is gone (its last clone was dropped): the store may let go
@@ -103,6 +104,9 @@ pub struct ProbeClaim {
     /// breaker's [`probe_timeout`](crate::Builder::probe_timeout). A fleet-wide token should
     /// expire after this long, so that a process that dies mid-probe gives its token up.
     pub ttl: Duration,
+    /// Which probe this is, among the probes of the circuit: [`Store::probe_finished`] gets
+    /// the same number when it ends.
+    pub probe: u64,
 }
 
 impl<S: Store + ?Sized> Store for Arc<S> {
@@ -114,8 +118,8 @@ impl<S: Store + ?Sized> Store for Arc<S> {
         (**self).claim_probe(circuit, claim)
     }
 
-    fn probe_finished(&self, circuit: &Circuit) {
-        (**self).probe_finished(circuit)
+    fn probe_finished(&self, circuit: &Circuit, probe: u64) {
+        (**self).probe_finished(circuit, probe)
     }
 
     fn released(&self, circuit: &Arc<Circuit>) {

@@ -39,6 +39,10 @@ fn kept(byte: u8) -> bool {
 /// Encodes `name` so that it holds no brace, space or control character: every other byte
 /// becomes `%` and two hex digits. Two names have the same encoding only if they are equal.
 pub(super) fn encode(name: &str) -> String {
+    if name.is_empty() {
+        // `{}` is no hash tag: the empty name gets a mark no other name's encoding has.
+        return EMPTY.to_owned();
+    }
     let mut encoded = String::with_capacity(name.len());
     for &byte in name.as_bytes() {
         if kept(byte) {
@@ -52,8 +56,14 @@ pub(super) fn encode(name: &str) -> String {
     encoded
 }
 
+/// The encoding of the empty name: `%` is otherwise always followed by two hex digits.
+const EMPTY: &str = "%-";
+
 /// The name that `encoded` encodes, if it is an encoding.
 pub(super) fn decode(encoded: &str) -> Option<String> {
+    if encoded == EMPTY {
+        return Some(String::new());
+    }
     let bytes = encoded.as_bytes();
     let mut name = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -103,6 +113,11 @@ mod tests {
         assert_eq!(encode("line\nbreak"), "line%0Abreak");
         assert_eq!(encode("100%"), "100%25");
         assert_eq!(encode("é"), "%C3%A9");
+        assert_eq!(
+            Keys::new("p:", "").state,
+            "p:{%-}:state",
+            "a hash tag even when empty"
+        );
         let keys = Keys::new("failfast:", "}x{");
         assert_eq!(keys.state, "failfast:{%7Dx%7B}:state");
     }

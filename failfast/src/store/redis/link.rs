@@ -12,13 +12,10 @@ use std::time::{Duration, Instant};
 
 use super::keys::Keys;
 use super::scripts::{Change, FleetPhase, Record, Version};
+use crate::circuit::RemotePhase;
 use crate::event::{Listener, Reason, Transition};
 use crate::state::{Phase, State};
 use crate::store::{Circuit, ProbeClaim};
-
-/// How long a claimed probe token waits, unused, for a call of this process before it is
-/// given back to the fleet.
-pub(super) const LEASE: Duration = Duration::from_secs(1);
 
 /// Links waiting for the background thread, each queued at most once.
 #[derive(Debug, Default)]
@@ -52,6 +49,8 @@ impl WorkQueue {
 pub(super) struct Link {
     pub(super) keys: Keys,
     pub(super) circuit: Weak<Circuit>,
+    /// The id written into the records this link changes and the tokens it claims.
+    pub(super) writer: u64,
     me: Weak<Link>,
     work: Arc<WorkQueue>,
     state: Mutex<LinkState>,
@@ -63,8 +62,10 @@ pub(super) struct Link {
 pub(super) struct LinkState {
     /// The version of the latest record seen.
     pub(super) known: Option<Version>,
-    /// The latest local change not yet pushed.
-    pub(super) change: Option<Change>,
+    /// The latest local change not yet pushed, and the version it was made after.
+    pub(super) change: Option<(Change, Option<Version>)>,
+    /// How many of the circuit's transitions the link has heard.
+    heard: u64,
     /// Whether the record should be read.
     pub(super) read: bool,
     pub(super) tokens: Tokens,
@@ -73,16 +74,16 @@ pub(super) struct LinkState {
 /// The probe tokens this process holds for the circuit.
 #[derive(Debug, Default)]
 pub(super) struct Tokens {
-    /// Claimed and waiting for a probe, until their lease ends.
+    /// Claimed and waiting for a probe of this process.
     free: Vec<Token>,
-    /// Backing a probe now.
-    busy: Vec<Token>,
+    /// Backing a probe now: the probe's number, and the token.
+    busy: Vec<(u64, Token)>,
     /// Tokens to give back.
     pub(super) to_release: Vec<String>,
     /// A call wanted a probe and found no token: what it asked for.
-    pub(super) wanted: Option<ProbeClaim>,
+    wanted: Option<ProbeClaim>,
     /// No claim before this: the fleet's tokens are taken, or its open period has not ended.
-    pub(super) not_before: Option<Instant>,
+    not_before: Option<Instant>,
     /// Tokens claimed so far, to name the next one.
     claimed: u64,
 }
@@ -92,17 +93,28 @@ struct Token {
     holder: String,
     /// When Redis lets the token go.
     expires: Instant,
-    /// When a free token is given back unused.
-    lease: Instant,
+    /// How long the token was claimed for.
+    ttl: Duration,
 }
 
-/// What the local circuit must do to follow the fleet's record.
+impl Token {
+    /// Whether the token outlives a probe started at `now` by enough: a probe holds its
+    /// permit for up to the probe timeout, so a token with less than half of it left is
+    /// given back and a fresh one claimed.
+    fn fresh(&self, now: Instant) -> bool {
+        self.expires >= now + self.ttl / 2
+    }
+}
+
+/// Where a record came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Follow {
-    Nothing,
-    Open(Duration),
-    HalfOpen,
-    Close,
+pub(super) enum Source {
+    /// A script's answer: the record as it stands in Redis now, even if older than one seen
+    /// before (Redis restored from a snapshot, or failed over to a replica behind).
+    Answer,
+    /// A message published by a script: news only if newer than what is known, as messages
+    /// can arrive after the answers that followed them.
+    Message,
 }
 
 /// Whether the background should claim a probe token.
@@ -115,7 +127,8 @@ pub(super) enum ClaimDue {
     Now(ProbeClaim, Option<Version>),
 }
 
-/// Two open periods whose ends are closer than this are the same period heard twice.
+/// Two open periods whose ends are closer than this are the same period heard twice; a record
+/// with less than this left is as good as half-open.
 const SAME_END: Duration = Duration::from_millis(100);
 
 impl Link {
@@ -123,9 +136,11 @@ impl Link {
         Arc::new_cyclic(|me| Link {
             keys,
             circuit: Arc::downgrade(circuit),
+            writer: fastrand::u64(1..),
             me: me.clone(),
             work,
             state: Mutex::new(LinkState {
+                heard: circuit.transitions(),
                 read: true,
                 ..LinkState::default()
             }),
@@ -142,22 +157,21 @@ impl Link {
         self.work.push(self);
     }
 
-    /// Takes a claimed token for a probe, if one is free: never waits. Without one, asks the
-    /// background thread to claim one, and refuses this probe.
+    /// Takes a claimed token for probe `claim.probe`, if one is free: never waits. Without
+    /// one, asks the background thread to claim one, and refuses this probe.
     pub(super) fn take_token(&self, claim: ProbeClaim) -> bool {
         let now = Instant::now();
         let mut state = self.state();
         let tokens = &mut state.tokens;
-        // A token that Redis lets go before this probe's permit would end is not used.
         while let Some(token) = tokens.free.pop() {
-            if token.expires >= now + claim.ttl / 2 {
-                tokens.busy.push(token);
+            if token.fresh(now) {
+                tokens.busy.push((claim.probe, token));
                 return true;
             }
             tokens.to_release.push(token.holder);
         }
         // Ask for a claim, unless the background knows it must wait and will retry by itself.
-        let due = tokens.not_before.is_none_or(|at| at <= now);
+        let due = tokens.not_before.is_none_or(|at| at <= now) || !tokens.to_release.is_empty();
         tokens.wanted = Some(claim);
         drop(state);
         if due {
@@ -166,52 +180,111 @@ impl Link {
         false
     }
 
-    /// A probe backed by a token ended: the token waits for the next probe of this process.
-    pub(super) fn token_back(&self) {
+    /// Probe `probe` ended: its token waits for the next probe of this process.
+    pub(super) fn token_back(&self, probe: u64) {
         let mut state = self.state();
-        if let Some(mut token) = state.tokens.busy.pop() {
-            token.lease = Instant::now() + LEASE;
-            state.tokens.free.push(token);
+        let tokens = &mut state.tokens;
+        if let Some(at) = tokens.busy.iter().position(|(p, _)| *p == probe) {
+            let (_, token) = tokens.busy.swap_remove(at);
+            tokens.free.push(token);
         }
     }
 
-    /// Follows the record `record` (or its absence), answered by Redis or published by the
-    /// store `writer`; `mine` is this store's id. Returns what the local circuit must do.
-    pub(super) fn follow(&self, record: Option<Record>, mine: u64, local: &State) -> Follow {
+    /// Another process wants a probe token: the ones waiting here unused go back to the fleet.
+    pub(super) fn give_up_free_tokens(&self) {
         let mut state = self.state();
+        let tokens = &mut state.tokens;
+        if tokens.free.is_empty() {
+            return;
+        }
+        let holders = tokens.free.drain(..).map(|t| t.holder);
+        tokens.to_release.extend(holders);
+        drop(state);
+        self.queue();
+    }
+
+    /// A token was given back somewhere: a probe waiting here may claim it now.
+    pub(super) fn token_freed(&self) {
+        let mut state = self.state();
+        state.tokens.not_before = None;
+        let wanted = state.tokens.wanted.is_some();
+        drop(state);
+        if wanted {
+            self.queue();
+        }
+    }
+
+    /// Follows `record` (or its absence), from `source`: returns what the local circuit must
+    /// do to match it, and the number of its transitions that decision assumed.
+    ///
+    /// A circuit that has news of its own (a transition the link has not heard yet, or a
+    /// change not yet pushed) is left alone: its change is pushed, guarded by the version it
+    /// was made after, and the answer brings the two together.
+    pub(super) fn follow(
+        &self,
+        record: Option<Record>,
+        source: Source,
+        circuit: &Circuit,
+    ) -> Option<(RemotePhase, u64)> {
+        let transitions = circuit.transitions();
+        let local = circuit.peek();
+        let mut state = self.state();
+        let quiet = state.heard == transitions && state.change.is_none();
         let Some(record) = record else {
             // Redis knows nothing of a circuit this process knew of: it lost its data. An open
             // circuit here is pushed again, so that the fleet converges on it.
-            if state.known.is_some() && state.change.is_none() && local.is_open() {
-                state.change = Some(Change::Trip);
+            if source == Source::Answer && state.known.is_some() && quiet && local.is_open() {
+                state.change = Some((Change::Trip, None));
                 drop(state);
                 self.queue();
             }
-            return Follow::Nothing;
+            return None;
         };
-        if state.known.is_some_and(|known| known >= record.version) {
-            return Follow::Nothing;
+        let newer = state.known.is_none_or(|known| record.version > known);
+        if source == Source::Message && !newer {
+            return None;
         }
-        state.known = Some(record.version);
-        if record.by == mine {
-            return Follow::Nothing; // this store's own change: the circuit made it
+        let news = state.known != Some(record.version);
+        if news {
+            state.known = Some(record.version);
+            state.tokens.drop_all(); // Redis dropped them with the record's last change
         }
-        // Another process changed the circuit after whatever this one has to push.
-        state.change = None;
-        state.tokens.drop_all();
-        match (record.phase, local) {
+        if !quiet {
+            return None;
+        }
+        let phase = match (record.phase, local) {
             (FleetPhase::Open(left), State::Open { retry_in }) => {
-                if left.abs_diff(*retry_in) > SAME_END {
-                    Follow::Open(left)
-                } else {
-                    Follow::Nothing
-                }
+                (left.abs_diff(retry_in) > SAME_END).then_some(RemotePhase::Open(left))
             }
-            (FleetPhase::Open(left), _) => Follow::Open(left),
-            (FleetPhase::HalfOpen, State::HalfOpen) => Follow::Nothing,
-            (FleetPhase::HalfOpen, _) => Follow::HalfOpen,
-            (FleetPhase::Closed, State::Closed) => Follow::Nothing,
-            (FleetPhase::Closed, _) => Follow::Close,
+            // The end of a period already followed, a moment later in Redis than here.
+            (FleetPhase::Open(left), State::HalfOpen) if !news && left < SAME_END => None,
+            (FleetPhase::Open(left), _) => Some(RemotePhase::Open(left)),
+            (FleetPhase::HalfOpen, State::HalfOpen) => None,
+            (FleetPhase::HalfOpen, _) => Some(RemotePhase::Open(Duration::ZERO)),
+            (FleetPhase::Closed, State::Closed) => None,
+            (FleetPhase::Closed, _) => Some(RemotePhase::Closed),
+        };
+        phase.map(|phase| (phase, transitions))
+    }
+
+    /// Takes the change to push, and the version it was made after.
+    pub(super) fn take_change(&self) -> Option<(Change, Option<Version>)> {
+        self.state().change.take()
+    }
+
+    /// A push of `change` failed: it is pushed again, unless a newer change replaced it.
+    pub(super) fn change_again(&self, change: (Change, Option<Version>)) {
+        self.state().change.get_or_insert(change);
+    }
+
+    /// This link's change made `record`: a change made since, after the version the pushed
+    /// one was made after, now follows `record`.
+    pub(super) fn pushed(&self, made_after: Option<Version>, record: &Record) {
+        let mut state = self.state();
+        if let Some((_, base)) = &mut state.change {
+            if *base == made_after {
+                *base = Some(record.version);
+            }
         }
     }
 
@@ -220,7 +293,7 @@ impl Link {
         let mut state = self.state();
         let known = state.known;
         let tokens = &mut state.tokens;
-        if !tokens.free.is_empty() {
+        if tokens.free.iter().any(|t| t.fresh(now)) {
             tokens.wanted = None; // a token already waits for the call that wants it
             return ClaimDue::Nothing;
         }
@@ -242,33 +315,44 @@ impl Link {
         state.tokens.not_before = Some(at);
     }
 
-    /// Names the next token this store claims for the circuit.
-    pub(super) fn next_holder(&self, writer: u64) -> String {
+    /// Names the next token this link claims.
+    pub(super) fn next_holder(&self) -> String {
         let mut state = self.state();
         state.tokens.claimed += 1;
-        format!("{writer:x}.{}", state.tokens.claimed)
+        format!("{:x}.{}", self.writer, state.tokens.claimed)
     }
 
-    /// A token was claimed for `claim`: it waits for the call that asked for it.
+    /// Token `holder` was claimed at `claimed_at` for `claim`: it waits for the call that
+    /// asked for it.
     pub(super) fn claimed(&self, holder: String, claim: ProbeClaim, claimed_at: Instant) {
-        let mut state = self.state();
-        state.tokens.free.push(Token {
+        self.state().tokens.free.push(Token {
             holder,
             expires: claimed_at + claim.ttl,
-            lease: Instant::now() + LEASE,
+            ttl: claim.ttl,
         });
     }
 
-    /// Moves free tokens whose lease ended, and busy tokens Redis has let go, out.
+    /// Token `holder` may be held in Redis although the claim did not say so (its answer was
+    /// lost): it is given back.
+    pub(super) fn release_later(&self, holders: impl IntoIterator<Item = String>) {
+        self.state().tokens.to_release.extend(holders);
+    }
+
+    /// Takes the tokens to give back.
+    pub(super) fn take_releases(&self) -> Vec<String> {
+        std::mem::take(&mut self.state().tokens.to_release)
+    }
+
+    /// Gives back free tokens too old to back a probe, and forgets busy ones Redis has let go.
     pub(super) fn expire_tokens(&self, now: Instant) {
         let mut state = self.state();
         let tokens = &mut state.tokens;
-        let (ended, kept): (Vec<_>, Vec<_>) = tokens.free.drain(..).partition(|t| t.lease <= now);
-        tokens.free = kept;
+        let (fresh, stale): (Vec<_>, Vec<_>) = tokens.free.drain(..).partition(|t| t.fresh(now));
+        tokens.free = fresh;
         tokens
             .to_release
-            .extend(ended.into_iter().map(|t| t.holder));
-        tokens.busy.retain(|t| t.expires > now);
+            .extend(stale.into_iter().map(|t| t.holder));
+        tokens.busy.retain(|(_, t)| t.expires > now);
     }
 }
 
@@ -287,16 +371,27 @@ impl Listener for Link {
     /// replacing any not yet pushed. Transitions that came from the fleet are not echoed, and
     /// the end of an open period is not pushed: every process sees it in the record's PTTL.
     fn on_transition(&self, transition: &Transition) {
+        let mut state = self.state();
+        state.heard += 1;
         let change = match (transition.to, transition.reason) {
             (_, Reason::Remote) | (Phase::HalfOpen, _) => return,
             (Phase::Open, Reason::ProbeFailed) => Change::Reopen,
             (Phase::Open, Reason::Forced) => Change::Force,
-            (Phase::Open, _) => Change::Trip,
+            // A trip after a close still waiting to be pushed: the fleet may still be open
+            // from before the close, and a trip only opens a closed circuit.
+            (Phase::Open, _) => match state.change {
+                Some((Change::Reset | Change::Close, _)) => Change::Force,
+                _ => Change::Trip,
+            },
             (Phase::Closed, Reason::Reset) => Change::Reset,
             (Phase::Closed, _) => Change::Close,
         };
-        let mut state = self.state();
-        state.change = Some(change);
+        let base = match state.change {
+            // Replacing a change not pushed yet: the new one follows what that one did.
+            Some((_, base)) => base,
+            None => state.known,
+        };
+        state.change = Some((change, base));
         state.tokens.drop_all();
         drop(state);
         self.queue();

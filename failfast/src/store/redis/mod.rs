@@ -12,7 +12,8 @@ mod worker;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::{Acquire, Release};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::{Circuit, MemoryStore, ProbeClaim, Store};
 use crate::event::Listener;
@@ -96,6 +97,8 @@ pub struct RedisStore {
 struct Handle {
     shared: Arc<Shared>,
     memory: MemoryStore,
+    /// How many links were kept the last time the links of dropped circuits were let go.
+    kept_links: AtomicUsize,
 }
 
 impl Drop for Handle {
@@ -147,6 +150,7 @@ impl RedisStore {
             handle: Arc::new(Handle {
                 shared,
                 memory: MemoryStore::new(),
+                kept_links: AtomicUsize::new(0),
             }),
         })
     }
@@ -180,7 +184,15 @@ impl RedisStore {
         let link = Link::new(keys, circuit, shared.work.clone());
         let listener: Arc<dyn Listener> = link.clone();
         circuit.subscribe(Arc::downgrade(&listener));
-        shared.links().insert(name.clone(), link.clone());
+        let mut links = shared.links();
+        // Letting go of the links of dropped circuits whenever their number doubles costs a
+        // constant per name, even while Redis is away and nothing else prunes them.
+        if links.len() >= 2 * self.handle.kept_links.load(Relaxed).max(8) {
+            links.retain(|_, link| link.circuit.strong_count() > 0);
+            self.handle.kept_links.store(links.len(), Relaxed);
+        }
+        links.insert(name.clone(), link.clone());
+        drop(links);
         link.queue();
     }
 }
@@ -211,9 +223,9 @@ impl Store for RedisStore {
         }
     }
 
-    fn probe_finished(&self, circuit: &Circuit) {
+    fn probe_finished(&self, circuit: &Circuit, probe: u64) {
         if let Some(link) = self.link_of(circuit) {
-            link.token_back();
+            link.token_back(probe);
         }
     }
 

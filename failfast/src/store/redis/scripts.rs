@@ -252,7 +252,7 @@ pub(super) fn millis(duration: Duration) -> u64 {
 fn parse(value: Value) -> redis::RedisResult<Answer> {
     let malformed = || {
         redis::RedisError::from((
-            redis::ErrorKind::Parse,
+            redis::ErrorKind::UnexpectedReturnType,
             "failfast: unexpected answer from a script",
         ))
     };

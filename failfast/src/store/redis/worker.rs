@@ -15,6 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Release};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
 use futures_util::future::join_all;
 use redis::{PushInfo, PushKind, Value};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
@@ -22,7 +25,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use super::connection::Connection;
 use super::keys::decode;
-use super::link::{ClaimDue, Follow, LEASE, Link, WorkQueue};
+use super::link::{ClaimDue, Link, Source, WorkQueue};
 use super::scripts::{Answer, Call, Change, FleetPhase, Record, Scripts};
 use super::url::Target;
 use crate::name::Name;
@@ -33,6 +36,9 @@ const MIN_PAUSE: Duration = Duration::from_millis(25);
 /// The longest pause between two attempts to connect, so that a returning Redis is used again
 /// within about this long.
 const MAX_PAUSE: Duration = Duration::from_millis(400);
+/// The longest wait before a claim is tried again while the fleet's tokens are taken: a token
+/// given back is announced, and this bounds the wait for an announcement that was missed.
+const CLAIM_RETRY: Duration = Duration::from_secs(1);
 /// Links served at once.
 const BATCH: usize = 64;
 
@@ -51,8 +57,6 @@ pub(super) struct Settings {
 pub(super) struct Shared {
     pub(super) target: Target,
     pub(super) settings: Settings,
-    /// This store's id, written into the records it changes.
-    pub(super) writer: u64,
     pub(super) channel: String,
     pub(super) links: Mutex<HashMap<Name, Arc<Link>>>,
     pub(super) work: Arc<WorkQueue>,
@@ -69,7 +73,6 @@ impl Shared {
         Shared {
             target,
             settings,
-            writer: fastrand::u64(1..),
             channel,
             links: Mutex::default(),
             work: Arc::default(),
@@ -94,21 +97,31 @@ impl Shared {
 }
 
 /// Starts the `failfast-redis` thread, which runs a runtime of its own: the store works the same
-/// whether or not the program runs Tokio, and never runs on the program's runtime.
+/// whether or not the program runs Tokio, and never runs on the program's runtime. Should the
+/// store's loop panic (it runs no user code; this is a safety net), it starts again.
 pub(super) fn start(shared: Arc<Shared>) -> io::Result<()> {
     std::thread::Builder::new()
         .name("failfast-redis".into())
         .spawn(move || {
-            match tokio::runtime::Builder::new_current_thread()
+            let runtime = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
             {
-                Ok(runtime) => runtime.block_on(run(shared)),
-                Err(e) => tracing::error!(
-                    url = %shared.target,
-                    error = %e,
-                    "failfast: cannot start the Redis store's runtime; circuits stay local"
-                ),
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let url = &shared.target;
+                    tracing::error!(%url, error = %e, "failfast: cannot start the Redis store's runtime; circuits stay local");
+                    return;
+                }
+            };
+            loop {
+                let served = runtime.block_on(AssertUnwindSafe(run(shared.clone())).catch_unwind());
+                shared.connected.store(false, Release);
+                if served.is_ok() || shared.shut_down() {
+                    return;
+                }
+                let url = &shared.target;
+                tracing::error!(%url, "failfast: the Redis store's thread panicked; it starts again");
             }
         })?;
     Ok(())
@@ -154,7 +167,9 @@ async fn bounded<T>(
 fn refusal(error: &redis::RedisError) -> bool {
     matches!(
         error.kind(),
-        redis::ErrorKind::Server(_) | redis::ErrorKind::Extension
+        redis::ErrorKind::Server(_)
+            | redis::ErrorKind::Extension
+            | redis::ErrorKind::UnexpectedReturnType
     ) && !(error.is_io_error()
         || error.is_connection_dropped()
         || error.is_timeout()
@@ -402,27 +417,20 @@ impl Session<'_> {
             return Ok(()); // a circuit this process does not use
         };
         let rest: Vec<&str> = fields.collect();
-        if rest == ["probe"] {
-            // A token was given back: a probe waiting here may claim it now.
-            let wanted = {
-                let mut state = link.state();
-                state.tokens.not_before = None;
-                state.tokens.wanted.is_some()
-            };
-            if wanted {
-                link.queue();
-                return self.work().await;
+        match rest.as_slice() {
+            ["probe"] => link.token_freed(),
+            ["wanted"] => link.give_up_free_tokens(),
+            _ => {
+                if let Some(record) = Record::parse(rest.into_iter()) {
+                    follow(&link, Some(record), Source::Message);
+                }
             }
-            return Ok(());
-        }
-        if let Some(record) = Record::parse(rest.into_iter()) {
-            follow(self.shared, &link, Some(record));
         }
         Ok(())
     }
 }
 
-/// Does what `link` has to do: push its change, read its record, claim or give back probe
+/// Does what `link` has to do: push its change, read its record, give back and claim probe
 /// tokens. Returns when to retry a probe claim that has to wait.
 async fn serve_link(
     shared: &Shared,
@@ -435,44 +443,42 @@ async fn serve_link(
     let call = Call {
         keys: &link.keys,
         channel: &shared.channel,
-        writer: shared.writer,
+        writer: link.writer,
     };
     let scripts = &shared.scripts;
     let keep = shared.settings.keep;
 
-    let (change, known) = {
-        let mut state = link.state();
-        (state.change.take(), state.known)
-    };
-    if let Some(change) = change {
-        let open_for = match (change, circuit.state()) {
+    if let Some((change, base)) = link.take_change() {
+        let open_for = match (change, circuit.peek()) {
             (Change::Close | Change::Reset, _) => Some(Duration::ZERO),
             (_, State::Open { retry_in }) => Some(retry_in),
-            _ => None, // the open period it announced is over: nothing to push
+            // The open period it announced is over here: the record, read below, decides.
+            _ => None,
         };
         if let Some(open_for) = open_for {
-            let pushed = bounded(
-                shared,
-                call.push(scripts, &mut conn, change, known, open_for, keep),
-            )
-            .await;
-            match pushed {
+            let pushed = call.push(scripts, &mut conn, change, base, open_for, keep);
+            match bounded(shared, pushed).await {
                 Ok(answer) => {
+                    if let Answer::Made(record) = &answer {
+                        link.pushed(base, record);
+                    }
+                    answered(&link, answer);
                     link.state().read = false;
-                    answered(shared, &link, answer);
                 }
                 Err(failure) => {
-                    link.state().change.get_or_insert(change);
+                    link.change_again((change, base));
                     return Err(failure);
                 }
             }
+        } else {
+            link.state().read = true;
         }
     }
 
     let read = std::mem::take(&mut link.state().read);
     if read {
         match bounded(shared, call.read(scripts, &mut conn)).await {
-            Ok(answer) => answered(shared, &link, answer),
+            Ok(answer) => answered(&link, answer),
             Err(failure) => {
                 link.state().read = true;
                 return Err(failure);
@@ -480,9 +486,12 @@ async fn serve_link(
         }
     }
 
-    let releases = std::mem::take(&mut link.state().tokens.to_release);
-    for holder in &releases {
-        bounded(shared, call.release(scripts, &mut conn, holder)).await?;
+    let mut releases = link.take_releases().into_iter();
+    while let Some(holder) = releases.next() {
+        if let Err(failure) = bounded(shared, call.release(scripts, &mut conn, &holder)).await {
+            link.release_later(std::iter::once(holder).chain(releases));
+            return Err(failure);
+        }
     }
 
     let now = std::time::Instant::now();
@@ -491,38 +500,37 @@ async fn serve_link(
         ClaimDue::Later(at) => return Ok(Some((Instant::from_std(at), Arc::downgrade(&link)))),
         ClaimDue::Now(claim, base) => (claim, base),
     };
-    let holder = link.next_holder(shared.writer);
-    let answer = bounded(
-        shared,
-        call.claim(
-            scripts,
-            &mut conn,
-            &holder,
-            claim.ttl,
-            claim.probes,
-            base,
-            keep,
-        ),
-    )
-    .await;
-    let retry_at = match answer {
+    let holder = link.next_holder();
+    let claimed = call.claim(
+        scripts,
+        &mut conn,
+        &holder,
+        claim.ttl,
+        claim.probes,
+        base,
+        keep,
+    );
+    let retry_at = match bounded(shared, claimed).await {
         Ok(Answer::Claimed) => {
             link.claimed(holder, claim, now);
             return Ok(None);
         }
-        // Held elsewhere: a token given back is announced; the lease bounds a missed announcement.
-        Ok(Answer::Taken(wait)) => now + wait.min(LEASE),
+        // Held elsewhere: a token given back is announced; the wait bounds a missed announcement.
+        Ok(Answer::Taken(wait)) => now + wait.min(CLAIM_RETRY),
         Ok(answer @ Answer::Unchanged(record)) => {
-            answered(shared, &link, answer);
-            match record.map(|r| r.phase) {
-                Some(FleetPhase::Open(left)) => now + left,
-                // Half-open in a version this process had not seen: it follows it, and may claim now.
-                Some(FleetPhase::HalfOpen) => now,
+            answered(&link, answer);
+            match record.map(|r| (r.phase, r.version)) {
+                Some((FleetPhase::Open(left), _)) => now + left,
+                // Half-open in a version this claim was not made for: claim again in it.
+                Some((FleetPhase::HalfOpen, version)) if Some(version) != base => now,
+                Some((FleetPhase::HalfOpen, _)) => now + CLAIM_RETRY,
                 _ => return Ok(None), // closed: no probe is needed
             }
         }
         Ok(Answer::Made(_)) => return Ok(None),
         Err(failure) => {
+            // The claim may have been made although its answer was lost: give it back.
+            link.release_later([holder]);
             link.claim_later(claim, now);
             return Err(failure);
         }
@@ -532,26 +540,20 @@ async fn serve_link(
 }
 
 /// Follows what a script answered.
-fn answered(shared: &Shared, link: &Link, answer: Answer) {
+fn answered(link: &Link, answer: Answer) {
     match answer {
-        Answer::Made(record) => follow(shared, link, Some(record)),
-        Answer::Unchanged(record) => follow(shared, link, record),
+        Answer::Made(record) => follow(link, Some(record), Source::Answer),
+        Answer::Unchanged(record) => follow(link, record, Source::Answer),
         Answer::Claimed | Answer::Taken(_) => {}
     }
 }
 
-/// Brings the local circuit to the fleet's record.
-fn follow(shared: &Shared, link: &Link, record: Option<Record>) {
+/// Brings the local circuit to the fleet's record, unless it has news of its own.
+fn follow(link: &Link, record: Option<Record>, source: Source) {
     let Some(circuit) = link.circuit.upgrade() else {
         return;
     };
-    // Read the local state before taking the link's lock: reading it may end an open period,
-    // and the transition comes back to the link.
-    let local = circuit.state();
-    match link.follow(record, shared.writer, &local) {
-        Follow::Nothing => {}
-        Follow::Open(left) => circuit.open_remotely(left),
-        Follow::HalfOpen => circuit.open_remotely(Duration::ZERO),
-        Follow::Close => circuit.close_remotely(),
+    if let Some((phase, seen)) = link.follow(record, source, &circuit) {
+        circuit.follow_remote(phase, seen);
     }
 }
