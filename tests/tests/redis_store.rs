@@ -365,3 +365,21 @@ fn a_redis_too_slow_to_answer_holds_up_no_call() {
     sleeper.join().unwrap();
     within(2 * tests::SEC, || b.state().is_open()).expect("the trip reaches b once Redis answers");
 }
+
+#[test]
+fn a_reset_reaches_the_fleet_even_if_the_breaker_is_dropped_right_after() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let here = connected(&RedisStore::new(&server.url()).unwrap());
+    let there = connected(&RedisStore::new(&server.url()).unwrap());
+    let b = breaker(&there, "maintenance", tests::SEC);
+    for _ in 0..5 {
+        let a = breaker(&here, "maintenance", tests::SEC);
+        a.force_open(60 * tests::SEC);
+        within(tests::SEC, || b.state().is_open()).expect("b hears of the forced open");
+        a.reset();
+        drop(a); // the circuit is closed and unused: the store lets it go at once
+        within(tests::SEC, || b.state().is_closed()).expect("b hears of the reset");
+    }
+}

@@ -62,13 +62,24 @@ pub(super) struct Link {
 pub(super) struct LinkState {
     /// The version of the latest record seen.
     pub(super) known: Option<Version>,
-    /// The latest local change not yet pushed, and the version it was made after.
-    pub(super) change: Option<(Change, Option<Version>)>,
+    /// The latest local change not yet pushed.
+    pub(super) change: Option<Pending>,
     /// How many of the circuit's transitions the link has heard.
     heard: u64,
     /// Whether the record should be read.
     pub(super) read: bool,
     pub(super) tokens: Tokens,
+}
+
+/// A local change waiting to be pushed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Pending {
+    pub(super) change: Change,
+    /// The version of the record the change was made after.
+    pub(super) base: Option<Version>,
+    /// For an opening, when the open period ends: what is pushed once the circuit is gone
+    /// (its last breaker dropped right after a change).
+    pub(super) until: Option<Instant>,
 }
 
 /// The probe tokens this process holds for the circuit.
@@ -126,6 +137,9 @@ pub(super) enum ClaimDue {
     /// Now, for this probe, in the half-open period of this version.
     Now(ProbeClaim, Option<Version>),
 }
+
+/// The furthest end of an open period this process notes on its wall clock: a century.
+const MAX_WALL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// Two open periods whose ends are closer than this are the same period heard twice; a record
 /// with less than this left is as good as half-open.
@@ -233,8 +247,14 @@ impl Link {
         let Some(record) = record else {
             // Redis knows nothing of a circuit this process knew of: it lost its data. An open
             // circuit here is pushed again, so that the fleet converges on it.
-            if source == Source::Answer && state.known.is_some() && quiet && local.is_open() {
-                state.change = Some((Change::Trip, None));
+            if let (Source::Answer, Some(_), true, State::Open { retry_in }) =
+                (source, state.known, quiet, local)
+            {
+                state.change = Some(Pending {
+                    change: Change::Trip,
+                    base: None,
+                    until: Some(Instant::now() + retry_in),
+                });
                 drop(state);
                 self.queue();
             }
@@ -267,25 +287,39 @@ impl Link {
         phase.map(|phase| (phase, transitions))
     }
 
-    /// Takes the change to push, and the version it was made after.
-    pub(super) fn take_change(&self) -> Option<(Change, Option<Version>)> {
+    /// Takes the change to push.
+    pub(super) fn take_change(&self) -> Option<Pending> {
         self.state().change.take()
     }
 
-    /// A push of `change` failed: it is pushed again, unless a newer change replaced it.
-    pub(super) fn change_again(&self, change: (Change, Option<Version>)) {
-        self.state().change.get_or_insert(change);
+    /// Whether a change waits to be pushed.
+    pub(super) fn has_change(&self) -> bool {
+        self.state().change.is_some()
+    }
+
+    /// A push of `pending` failed: it is pushed again, unless a newer change replaced it.
+    pub(super) fn change_again(&self, pending: Pending) {
+        self.state().change.get_or_insert(pending);
     }
 
     /// This link's change made `record`: a change made since, after the version the pushed
     /// one was made after, now follows `record`.
     pub(super) fn pushed(&self, made_after: Option<Version>, record: &Record) {
         let mut state = self.state();
-        if let Some((_, base)) = &mut state.change {
-            if *base == made_after {
-                *base = Some(record.version);
+        if let Some(pending) = &mut state.change {
+            if pending.base == made_after {
+                pending.base = Some(record.version);
             }
         }
+    }
+
+    /// Takes over what `old`, the link of a circuit of the same name that is gone, had yet to
+    /// push, and what it knew.
+    pub(super) fn inherit(&self, old: &Link) {
+        let mut old = old.state();
+        let mut state = self.state();
+        state.known = old.known;
+        state.change = old.change.take();
     }
 
     /// Whether a token should be claimed now, and for what; or when to ask again.
@@ -379,8 +413,8 @@ impl Listener for Link {
             (Phase::Open, Reason::Forced) => Change::Force,
             // A trip after a close still waiting to be pushed: the fleet may still be open
             // from before the close, and a trip only opens a closed circuit.
-            (Phase::Open, _) => match state.change {
-                Some((Change::Reset | Change::Close, _)) => Change::Force,
+            (Phase::Open, _) => match state.change.map(|p| p.change) {
+                Some(Change::Reset | Change::Close) => Change::Force,
                 _ => Change::Trip,
             },
             (Phase::Closed, Reason::Reset) => Change::Reset,
@@ -388,10 +422,18 @@ impl Listener for Link {
         };
         let base = match state.change {
             // Replacing a change not pushed yet: the new one follows what that one did.
-            Some((_, base)) => base,
+            Some(pending) => pending.base,
             None => state.known,
         };
-        state.change = Some((change, base));
+        let until = transition.open_for.map(|open_for| {
+            let now = Instant::now();
+            now.checked_add(open_for).unwrap_or(now + MAX_WALL)
+        });
+        state.change = Some(Pending {
+            change,
+            base,
+            until,
+        });
         state.tokens.drop_all();
         drop(state);
         self.queue();

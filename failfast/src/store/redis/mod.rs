@@ -188,10 +188,12 @@ impl RedisStore {
         // Letting go of the links of dropped circuits whenever their number doubles costs a
         // constant per name, even while Redis is away and nothing else prunes them.
         if links.len() >= 2 * self.handle.kept_links.load(Relaxed).max(8) {
-            links.retain(|_, link| link.circuit.strong_count() > 0);
+            links.retain(|_, link| link.circuit.strong_count() > 0 || link.has_change());
             self.handle.kept_links.store(links.len(), Relaxed);
         }
-        links.insert(name.clone(), link.clone());
+        if let Some(old) = links.insert(name.clone(), link.clone()) {
+            link.inherit(&old);
+        }
         drop(links);
         link.queue();
     }

@@ -325,7 +325,7 @@ impl Session<'_> {
         drop(self.shared.work.take());
         let links: Vec<Arc<Link>> = {
             let mut links = self.shared.links();
-            links.retain(|_, link| link.circuit.strong_count() > 0);
+            links.retain(|_, link| link.circuit.strong_count() > 0 || link.has_change());
             links.values().cloned().collect()
         };
         if links.is_empty() {
@@ -437,9 +437,6 @@ async fn serve_link(
     mut conn: Connection,
     link: Arc<Link>,
 ) -> Result<Option<(Instant, Weak<Link>)>, Failure> {
-    let Some(circuit) = link.circuit.upgrade() else {
-        return Ok(None);
-    };
     let call = Call {
         keys: &link.keys,
         channel: &shared.channel,
@@ -447,15 +444,29 @@ async fn serve_link(
     };
     let scripts = &shared.scripts;
     let keep = shared.settings.keep;
+    // A change is pushed even when its circuit is gone: a reset just before the last breaker
+    // was dropped still closes the fleet's circuit.
+    let circuit = link.circuit.upgrade();
 
-    if let Some((change, base)) = link.take_change() {
-        let open_for = match (change, circuit.peek()) {
+    if let Some(pending) = link.take_change() {
+        let local = match &circuit {
+            Some(circuit) => circuit.peek(),
+            None => match pending
+                .until
+                .map(|until| until.saturating_duration_since(std::time::Instant::now()))
+            {
+                Some(left) if !left.is_zero() => State::Open { retry_in: left },
+                _ => State::HalfOpen,
+            },
+        };
+        let open_for = match (pending.change, local) {
             (Change::Close | Change::Reset, _) => Some(Duration::ZERO),
             (_, State::Open { retry_in }) => Some(retry_in),
             // The open period it announced is over here: the record, read below, decides.
             _ => None,
         };
         if let Some(open_for) = open_for {
+            let (change, base) = (pending.change, pending.base);
             let pushed = call.push(scripts, &mut conn, change, base, open_for, keep);
             match bounded(shared, pushed).await {
                 Ok(answer) => {
@@ -466,13 +477,16 @@ async fn serve_link(
                     link.state().read = false;
                 }
                 Err(failure) => {
-                    link.change_again((change, base));
+                    link.change_again(pending);
                     return Err(failure);
                 }
             }
         } else {
             link.state().read = true;
         }
+    }
+    if circuit.is_none() {
+        return Ok(None);
     }
 
     let read = std::mem::take(&mut link.state().read);
