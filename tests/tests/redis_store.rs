@@ -383,3 +383,21 @@ fn a_reset_reaches_the_fleet_even_if_the_breaker_is_dropped_right_after() {
         within(tests::SEC, || b.state().is_closed()).expect("b hears of the reset");
     }
 }
+
+#[test]
+fn stores_on_different_databases_share_nothing() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let prod = connected(&RedisStore::new(&format!("{}/0", server.url())).unwrap());
+    let staging = connected(&RedisStore::new(&format!("{}/1", server.url())).unwrap());
+    let more_prod = connected(&RedisStore::new(&server.url()).unwrap());
+    let a = breaker(&prod, "db-scoped", 30 * tests::SEC);
+    let b = breaker(&staging, "db-scoped", 30 * tests::SEC);
+    let c = breaker(&more_prod, "db-scoped", 30 * tests::SEC);
+    std::thread::sleep(20 * MS);
+    let _ = a.call(fail);
+    within(tests::SEC, || c.state().is_open()).expect("the same database shares");
+    std::thread::sleep(100 * MS);
+    assert!(b.state().is_closed(), "another database does not");
+}

@@ -86,8 +86,9 @@ use worker::Shared;
 /// a newer one. The name is encoded, so that no name can reach another circuit's keys, and
 /// forms the hash tag, so a circuit's keys share a slot on Redis Cluster. Every key expires:
 /// a closed circuit's record after [`keep_records`](RedisStoreBuilder::keep_records) (10
-/// minutes by default). Changes are announced on the `failfast:events` channel. Redis 6 or
-/// later is needed (the store speaks RESP3).
+/// minutes by default). Changes are announced on the channel `failfast:db0:events` (for
+/// database 0), so stores on different databases of one Redis share nothing. Redis 6 or later
+/// is needed (the store speaks RESP3).
 #[derive(Clone)]
 pub struct RedisStore {
     handle: Arc<Handle>,

@@ -69,7 +69,9 @@ pub(super) struct Shared {
 
 impl Shared {
     pub(super) fn new(target: Target, settings: Settings) -> Shared {
-        let channel = format!("{}events", settings.prefix);
+        // Pub/sub knows no databases: the channel names the database the records are in.
+        let db = target.info.redis_settings().db();
+        let channel = format!("{}db{db}:events", settings.prefix);
         Shared {
             target,
             settings,
