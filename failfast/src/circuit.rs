@@ -61,8 +61,10 @@ pub(crate) enum Admission {
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RemotePhase {
-    /// Open for this much longer (zero: half-open at once).
+    /// Open for this much longer.
     Open(Duration),
+    /// Probing: the fleet's open period has ended.
+    HalfOpen,
     Closed,
 }
 
@@ -370,6 +372,14 @@ impl Circuit {
                 let (generation, until) = self.open_for(&mut inner, remaining, Reason::Remote);
                 drop(inner);
                 self.arm(generation, until);
+            }
+            RemotePhase::HalfOpen => {
+                let left_open = (inner.phase == Phase::Open).then_some(inner.generation);
+                self.enter(&mut inner, Phase::HalfOpen, Reason::Remote, None);
+                drop(inner);
+                if let Some(generation) = left_open {
+                    self.clock.cancel_alarm(self, Some(generation));
+                }
             }
             RemotePhase::Closed => self.close_locked(inner, Reason::Remote),
         }

@@ -401,3 +401,39 @@ fn stores_on_different_databases_share_nothing() {
     std::thread::sleep(100 * MS);
     assert!(b.state().is_closed(), "another database does not");
 }
+
+/// Notes the transitions it hears.
+#[derive(Default)]
+struct Heard(std::sync::Mutex<Vec<(failfast::Phase, failfast::Phase, failfast::Reason)>>);
+
+impl failfast::Listener for Heard {
+    fn on_transition(&self, t: &failfast::Transition) {
+        self.0.lock().unwrap().push((t.from, t.to, t.reason));
+    }
+}
+
+#[test]
+fn a_breaker_made_while_the_fleet_probes_joins_the_probing_without_opening() {
+    use failfast::{Phase, Reason};
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let here = connected(&RedisStore::new(&server.url()).unwrap());
+    let a = breaker(&here, "probing", 100 * MS);
+    let _ = a.call(fail);
+    within(tests::SEC, || a.state().is_half_open()).expect("the period ends; no one probes");
+    let later = connected(&RedisStore::new(&server.url()).unwrap());
+    let heard = std::sync::Arc::new(Heard::default());
+    let b = Breaker::builder("probing")
+        .store(later.clone())
+        .listener(heard.clone())
+        .build()
+        .unwrap();
+    within(tests::SEC, || b.state().is_half_open()).expect("b learns the fleet is probing");
+    within(tests::SEC, || !heard.0.lock().unwrap().is_empty()).expect("b's listener hears it");
+    assert_eq!(
+        *heard.0.lock().unwrap(),
+        [(Phase::Closed, Phase::HalfOpen, Reason::Remote)],
+        "no open period that b never had"
+    );
+}

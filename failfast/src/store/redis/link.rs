@@ -280,7 +280,7 @@ impl Link {
             (FleetPhase::Open(left), State::HalfOpen) if !news && left < SAME_END => None,
             (FleetPhase::Open(left), _) => Some(RemotePhase::Open(left)),
             (FleetPhase::HalfOpen, State::HalfOpen) => None,
-            (FleetPhase::HalfOpen, _) => Some(RemotePhase::Open(Duration::ZERO)),
+            (FleetPhase::HalfOpen, _) => Some(RemotePhase::HalfOpen),
             (FleetPhase::Closed, State::Closed) => None,
             (FleetPhase::Closed, _) => Some(RemotePhase::Closed),
         };
