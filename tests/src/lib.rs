@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use failfast::{Breaker, Builder, Clock, ManualClock};
 
+pub mod logs;
 pub mod redis_server;
 
 /// One second.

@@ -90,3 +90,32 @@ fn circuits_are_shared_through_a_redis_cluster() {
             .unwrap_or_else(|| panic!("{} closes everywhere", follower.name()));
     }
 }
+
+#[test]
+fn a_store_pointed_at_a_cluster_node_without_cluster_says_what_to_do() {
+    let Some(nodes) = cluster() else { return };
+    tests::logs::logs();
+    let port = nodes[0].port();
+    let plain = RedisStore::new(&nodes[0].url()).unwrap();
+    // Some names hash to another node's slots: their scripts are redirected (MOVED).
+    let breakers: Vec<Breaker> = (0..12)
+        .map(|i| {
+            Breaker::builder(format!("service-{i}"))
+                .store(plain.clone())
+                .build()
+                .unwrap()
+        })
+        .collect();
+    within(5 * SEC, || {
+        !tests::logs::logged(port, "RedisStoreBuilder::cluster").is_empty()
+    })
+    .expect("the store says to build it with `.cluster()`");
+    within(SEC, || !plain.is_connected()).expect("and does not claim to share circuits");
+    let _ = breakers[0].call(fail);
+    assert!(breakers[0].state().is_open(), "circuits work locally");
+    assert_eq!(
+        tests::logs::logged(port, "RedisStoreBuilder::cluster").len(),
+        1,
+        "said once"
+    );
+}

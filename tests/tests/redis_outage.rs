@@ -2,57 +2,14 @@
 //! Calls never wait on Redis and never fail because of it; the store logs each outage once,
 //! connects again by itself, and the fleet converges once Redis is back.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use failfast::{Breaker, RedisStore};
+use tests::logs::{logged, logs};
 use tests::redis_server::{RedisServer, available, free_port};
 use tests::{SEC, fail, ok, within};
 
 const MS: Duration = Duration::from_millis(1);
-
-/// Every line the store logged, from every thread.
-fn logs() -> &'static Mutex<Vec<String>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<String>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs: Arc<Mutex<Vec<String>>> = Arc::default();
-        let sink = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || LineWriter(sink.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).unwrap();
-        logs
-    })
-}
-
-struct LineWriter(Arc<Mutex<Vec<String>>>);
-
-impl Write for LineWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = String::from_utf8_lossy(buf).trim_end().to_owned();
-        self.0.lock().unwrap().push(text);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The lines logged about the server at `127.0.0.1:port` that contain `text`.
-fn logged(port: u16, text: &str) -> Vec<String> {
-    let needle = format!("127.0.0.1:{port}/");
-    logs()
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.contains(&needle) && l.contains(text))
-        .cloned()
-        .collect()
-}
 
 /// The store timeout of these tests: long enough that a call waiting on Redis would stand out
 /// from a call delayed by a busy machine.
@@ -196,7 +153,10 @@ fn credentials_never_show_in_debug_errors_or_logs() {
     logs();
     let port = server.port();
     let wrong = store(&format!("redis://:wrong-pw@127.0.0.1:{port}"));
-    within(SEC, || !logged(port, "cannot reach Redis").is_empty()).expect("the refusal is logged");
+    within(SEC, || {
+        !logged(port, "check the user and password").is_empty()
+    })
+    .expect("the refusal is logged, with what to check");
     let right = connected(store(&format!("redis://:s3cret-pw@127.0.0.1:{port}")));
     assert!(!wrong.is_connected());
     let debug = format!("{wrong:?} {right:?}");

@@ -135,16 +135,41 @@ enum Failure {
     Error(redis::RedisError),
     /// Redis answered with an error: this one operation failed, the connection is fine.
     Refused(redis::RedisError),
-    TimedOut,
+    TimedOut(Duration),
     Closed,
     Shutdown,
+}
+
+impl Failure {
+    /// What to fix, if the failure is Redis refusing the store's settings rather than Redis
+    /// being away.
+    fn misconfiguration(&self) -> Option<&'static str> {
+        let (Failure::Error(e) | Failure::Refused(e)) = self else {
+            return None;
+        };
+        use redis::ErrorKind::{AuthenticationFailed, Server};
+        use redis::ServerErrorKind::{Ask, Moved};
+        match (e.kind(), e.code()) {
+            (Server(Moved | Ask), _) => Some(
+                "it is a node of a Redis Cluster: build the store with `RedisStoreBuilder::cluster`",
+            ),
+            (AuthenticationFailed, _) | (_, Some("NOAUTH" | "WRONGPASS" | "NOPERM")) => {
+                Some("check the user and password of its URL")
+            }
+            _ if e.to_string().contains("DB index") => Some("check the database of its URL"),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Error(e) | Failure::Refused(e) => write!(f, "{e}"),
-            Failure::TimedOut => f.write_str("no answer within the store timeout"),
+            Failure::TimedOut(timeout) => write!(
+                f,
+                "no answer within the store timeout ({timeout:?}, RedisStoreBuilder::timeout)"
+            ),
             Failure::Closed => f.write_str("the connection was closed"),
             Failure::Shutdown => f.write_str("the store was dropped"),
         }
@@ -160,27 +185,44 @@ async fn bounded<T>(
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) if refusal(&e) => Err(Failure::Refused(e)),
         Ok(Err(e)) => Err(Failure::Error(e)),
-        Err(_) => Err(Failure::TimedOut),
+        Err(_) => Err(Failure::TimedOut(shared.settings.timeout)),
     }
 }
 
 /// Whether `error` is an error answer from Redis (out of memory, a script refused, ...), which
 /// fails one operation and leaves the connection usable.
 fn refusal(error: &redis::RedisError) -> bool {
-    matches!(
+    let redirected = matches!(
         error.kind(),
-        redis::ErrorKind::Server(_)
-            | redis::ErrorKind::Extension
-            | redis::ErrorKind::UnexpectedReturnType
-    ) && !(error.is_io_error()
-        || error.is_connection_dropped()
-        || error.is_timeout()
-        || error.is_unrecoverable_error())
+        redis::ErrorKind::Server(redis::ServerErrorKind::Moved | redis::ServerErrorKind::Ask)
+    );
+    !redirected
+        && matches!(
+            error.kind(),
+            redis::ErrorKind::Server(_)
+                | redis::ErrorKind::Extension
+                | redis::ErrorKind::UnexpectedReturnType
+        )
+        && !(error.is_io_error()
+            || error.is_connection_dropped()
+            || error.is_timeout()
+            || error.is_unrecoverable_error())
 }
+
+/// An outage that begins within this long of the end of the last one is logged quietly: one
+/// warning for a Redis that keeps coming and going, not a pair a minute.
+const FLAPPING: Duration = Duration::from_secs(60);
+/// The pause between attempts to connect to a Redis that refuses the store (a wrong password,
+/// a database out of range): retried, in case it is fixed, but not hammered.
+const MISCONFIGURED_PAUSE: Duration = Duration::from_secs(5);
 
 /// Logs the start and the end of an outage, once each.
 struct Outage {
     since: Option<Instant>,
+    /// Whether this outage was logged as a warning or an error: its end is logged too.
+    loud: bool,
+    /// When the last outage ended.
+    last_end: Option<Instant>,
     connected_once: bool,
 }
 
@@ -191,7 +233,14 @@ impl Outage {
         }
         self.since = Some(Instant::now());
         let url = &shared.target;
-        if self.connected_once {
+        let flapping = self.last_end.is_some_and(|end| end.elapsed() < FLAPPING);
+        self.loud = true;
+        if let Some(hint) = failure.misconfiguration() {
+            tracing::error!(%url, error = %failure, "failfast: Redis refuses the store: {hint}; circuits work locally meanwhile");
+        } else if flapping {
+            self.loud = false;
+            tracing::debug!(%url, error = %failure, "failfast: lost Redis again; circuits go on locally until it is back");
+        } else if self.connected_once {
             tracing::warn!(%url, error = %failure, "failfast: lost Redis; circuits go on locally until it is back");
         } else {
             tracing::warn!(%url, error = %failure, "failfast: cannot reach Redis; circuits work locally until it answers");
@@ -201,12 +250,21 @@ impl Outage {
     fn end(&mut self, shared: &Shared) {
         let url = &shared.target;
         match self.since.take() {
-            Some(since) => {
-                tracing::warn!(%url, after = ?since.elapsed(), "failfast: Redis is back; circuits are shared again")
+            Some(since) if !self.loud => {
+                tracing::debug!(%url, after = ?since.elapsed(), "failfast: Redis is back")
             }
-            None if !self.connected_once => tracing::debug!(%url, "failfast: connected to Redis"),
+            Some(since) if self.connected_once => {
+                tracing::info!(%url, after = ?since.elapsed(), "failfast: Redis is back; circuits are shared again")
+            }
+            Some(since) => {
+                tracing::info!(%url, after = ?since.elapsed(), "failfast: connected to Redis; circuits are shared")
+            }
+            None if !self.connected_once => {
+                tracing::info!(%url, "failfast: connected to Redis; circuits are shared")
+            }
             None => {}
         }
+        self.last_end = Some(Instant::now());
         self.connected_once = true;
     }
 }
@@ -214,6 +272,8 @@ impl Outage {
 async fn run(shared: Arc<Shared>) {
     let mut outage = Outage {
         since: None,
+        loud: false,
+        last_end: None,
         connected_once: false,
     };
     let mut pause = MIN_PAUSE;
@@ -247,7 +307,12 @@ async fn run(shared: Arc<Shared>) {
             return;
         }
         outage.begin(&shared, &failure);
-        let until = Instant::now() + pause;
+        let wait = if failure.misconfiguration().is_some() {
+            MISCONFIGURED_PAUSE
+        } else {
+            pause
+        };
+        let until = Instant::now() + wait;
         pause = (pause * 2).min(MAX_PAUSE);
         // Queued work waits for the connection; only the store being dropped cuts the pause short.
         loop {
