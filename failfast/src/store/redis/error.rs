@@ -18,8 +18,8 @@ use crate::error::ConfigError;
 pub enum RedisStoreError {
     /// The URL is not a Redis URL.
     #[error(
-        "not a Redis URL ({reason}); expected redis://[user:password@]host[:port][/db], \
-         rediss://... or redis+unix:///path"
+        "not a Redis URL ({reason}); expected redis://[user:password@]host[:port][/db] or \
+         redis+unix:///path"
     )]
     Url {
         /// What is wrong with it.

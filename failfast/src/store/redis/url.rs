@@ -16,7 +16,28 @@ pub(super) struct Target {
 impl Target {
     /// Parses `url`. The error never repeats the URL, which may hold a password.
     pub(super) fn parse(url: &str) -> Result<Target, RedisStoreError> {
-        let info = url
+        // The URL crate's errors name the part at fault, never the text.
+        let parsed = url::Url::parse(url).map_err(|e| match e {
+            url::ParseError::RelativeUrlWithoutBase => {
+                RedisStoreError::url("no scheme: write redis://host:port")
+            }
+            e => RedisStoreError::url(e.to_string()),
+        })?;
+        match parsed.scheme() {
+            "redis" | "valkey" | "redis+unix" | "valkey+unix" | "unix" => {}
+            "rediss" | "valkeys" => {
+                return Err(RedisStoreError::url(
+                    "TLS (rediss://) is not supported yet: reach Redis through a TLS tunnel",
+                ));
+            }
+            other => {
+                let scheme: String = other.chars().take(16).collect();
+                return Err(RedisStoreError::url(format!(
+                    "the scheme is `{scheme}`, not redis"
+                )));
+            }
+        }
+        let info = parsed
             .into_connection_info()
             .map_err(|e| RedisStoreError::url(e.to_string()))?;
         let redacted = redact(&info);
@@ -30,7 +51,8 @@ fn redact(info: &ConnectionInfo) -> String {
     let password = settings.password().is_some();
     let user = match (settings.username(), password) {
         (Some(user), true) => format!("{user}:***@"),
-        (Some(user), false) => format!("{user}@"),
+        // A user with no password may be a password whose colon was forgotten.
+        (Some(_), false) => "***@".to_owned(),
         (None, true) => ":***@".to_owned(),
         (None, false) => String::new(),
     };
@@ -92,6 +114,11 @@ mod tests {
         );
         let debug = format!("{:?}", Target::parse("redis://u:s3cret@h").unwrap());
         assert!(!debug.contains("s3cret"), "{debug}");
+        assert_eq!(
+            shown("redis://s3cret@h"),
+            "redis://***@h:6379/0",
+            "a forgotten colon"
+        );
     }
 
     #[test]
@@ -107,5 +134,30 @@ mod tests {
             assert!(!err.contains("s3cret"), "{url}: {err}");
             assert!(err.contains("Redis URL"), "{url}: {err}");
         }
+    }
+
+    #[test]
+    fn a_malformed_url_says_what_is_wrong() {
+        let reason = |url: &str| Target::parse(url).expect_err(url).to_string();
+        assert!(
+            reason("http://h").contains("the scheme is `http`"),
+            "{}",
+            reason("http://h")
+        );
+        assert!(
+            reason("rediss://h").contains("TLS"),
+            "{}",
+            reason("rediss://h")
+        );
+        assert!(
+            reason("redis://h:99999").contains("invalid port"),
+            "{}",
+            reason("redis://h:99999")
+        );
+        assert!(
+            reason("127.0.0.1:6379").contains("scheme"),
+            "{}",
+            reason("127.0.0.1:6379")
+        );
     }
 }
