@@ -16,10 +16,8 @@ fn retry_in(breaker: &Breaker) -> Duration {
 }
 
 fn connected(store: &RedisStore) -> RedisStore {
-    assert!(
-        within(5 * tests::SEC, || store.is_connected()).is_some(),
-        "{store:?} connects"
-    );
+    assert!(store.wait_connected(5 * tests::SEC), "{store:?} connects");
+    assert!(store.is_connected());
     store.clone()
 }
 

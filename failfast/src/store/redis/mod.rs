@@ -14,6 +14,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::time::Duration;
 
 use super::{Circuit, MemoryStore, ProbeClaim, Store};
 use crate::event::Listener;
@@ -47,15 +48,19 @@ use worker::Shared;
 ///   [`reset`](crate::Breaker::reset)) reach every process within milliseconds, through Redis
 ///   pub/sub, with a periodic re-read as the safety net. The time an open period has left comes
 ///   from Redis (`PTTL`), so hosts need not agree on the time. A process that starts, or makes
-///   a breaker, while the circuit is open learns it at once, without a call having to fail.
-///   Making a breaker never changes the shared state.
+///   a breaker, while the circuit is open learns it as soon as the store has read the record,
+///   a millisecond or so on a local network, without a call having to fail
+///   ([`wait_connected`](RedisStore::wait_connected) holds start-up until the store is
+///   connected). Making a breaker never changes the shared state.
 /// - **Fleet-wide: half-open probes.** When the open period ends, the fleet as a whole sends at
 ///   most [`probes`](crate::Builder::probes) calls to the dependency at a time: each probe
 ///   holds a token in Redis, which expires after the breaker's
 ///   [`probe_timeout`](crate::Builder::probe_timeout) if its process dies. A process claims a
-///   token when one of its calls wants to probe, so that call is refused and a call soon after
-///   probes; an unused token goes back to the fleet after a second. The successes that close
-///   the circuit are counted by the process that probes.
+///   token when one of its calls wants to probe: that call is refused (its
+///   [`Open::retry_in`](crate::Open::retry_in) is zero) and a call soon after probes. The token
+///   waits for this process's next call, unless another process asks for one: then it goes
+///   back to the fleet. The successes that close the circuit are counted by the process that
+///   probes.
 /// - **Per process: counting failures.** Each process counts its own calls and applies its
 ///   own [trip policy](crate::TripPolicy): counting every call in Redis would put a network
 ///   round trip on every call, and a slow Redis would slow every call. A failing dependency
@@ -166,6 +171,22 @@ impl RedisStore {
     /// ```
     pub fn is_connected(&self) -> bool {
         self.handle.shared.connected.load(Acquire)
+    }
+
+    /// Waits until the store is connected, for at most `timeout`, and returns whether it is.
+    /// Once connected, the store has read the records of the circuits made so far: start-up
+    /// code can wait here so that the first calls already know of circuits open in the fleet.
+    /// It blocks the calling thread: call it before starting an async runtime, or in
+    /// `spawn_blocking`. Calls work whether or not the store is connected.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let store = failfast::RedisStore::new("redis://127.0.0.1:1")?; // nothing listens there
+    /// assert!(!store.wait_connected(Duration::from_millis(10)));
+    /// # Ok::<(), failfast::RedisStoreError>(())
+    /// ```
+    pub fn wait_connected(&self, timeout: Duration) -> bool {
+        self.handle.shared.wait_connected(timeout)
     }
 
     fn link_of(&self, circuit: &Circuit) -> Option<Arc<Link>> {

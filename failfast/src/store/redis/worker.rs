@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Release};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use std::panic::AssertUnwindSafe;
@@ -61,6 +61,9 @@ pub(super) struct Shared {
     pub(super) links: Mutex<HashMap<Name, Arc<Link>>>,
     pub(super) work: Arc<WorkQueue>,
     pub(super) connected: AtomicBool,
+    /// Taken to change `connected`, so that a thread waiting for it misses no change.
+    connected_lock: Mutex<()>,
+    connected_changed: Condvar,
     pub(super) shutdown: AtomicBool,
     scripts: Scripts,
     /// When an error answer from Redis was last logged.
@@ -79,6 +82,8 @@ impl Shared {
             links: Mutex::default(),
             work: Arc::default(),
             connected: AtomicBool::new(false),
+            connected_lock: Mutex::new(()),
+            connected_changed: Condvar::new(),
             shutdown: AtomicBool::new(false),
             scripts: Scripts::new(),
             last_refusal: Mutex::new(None),
@@ -91,6 +96,35 @@ impl Shared {
 
     fn link(&self, name: &str) -> Option<Arc<Link>> {
         self.links().get(name).cloned()
+    }
+
+    fn set_connected(&self, connected: bool) {
+        let _guard = self
+            .connected_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        self.connected.store(connected, Release);
+        self.connected_changed.notify_all();
+    }
+
+    /// Waits until the store is connected, for at most `timeout`: returns whether it is.
+    pub(super) fn wait_connected(&self, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut guard = self
+            .connected_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        while !self.connected.load(Acquire) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            guard = match self.connected_changed.wait_timeout(guard, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+        true
     }
 
     fn shut_down(&self) -> bool {
@@ -118,7 +152,7 @@ pub(super) fn start(shared: Arc<Shared>) -> io::Result<()> {
             };
             loop {
                 let served = runtime.block_on(AssertUnwindSafe(run(shared.clone())).catch_unwind());
-                shared.connected.store(false, Release);
+                shared.set_connected(false);
                 if served.is_ok() || shared.shut_down() {
                     return;
                 }
@@ -302,7 +336,7 @@ async fn run(shared: Arc<Shared>) {
             }
             Err(failure) => failure,
         };
-        shared.connected.store(false, Release);
+        shared.set_connected(false);
         if matches!(failure, Failure::Shutdown) || shared.shut_down() {
             return;
         }
@@ -348,7 +382,7 @@ impl Session<'_> {
             return failure;
         }
         outage.end(shared);
-        shared.connected.store(true, Release);
+        shared.set_connected(true);
         let mut next_tick = Instant::now() + shared.settings.reconcile_every;
         loop {
             let next_deferred = self.deferred.iter().map(|(at, _)| *at).min();
