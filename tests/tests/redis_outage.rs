@@ -186,7 +186,13 @@ fn a_redis_that_refuses_writes_keeps_the_store_connected_and_is_retried() {
         return;
     };
     logs();
-    let here = connected(store(&server.url()));
+    let every = 300 * MS;
+    let here = RedisStore::builder(&server.url())
+        .timeout(TIMEOUT)
+        .reconcile_every(every)
+        .build()
+        .unwrap();
+    let here = connected(here);
     let a = breaker(&here, "full");
     let _ = a.call(fail);
     within(SEC, || !logged(server.port(), "refused").is_empty()).expect("the refusal is logged");
@@ -201,7 +207,11 @@ fn a_redis_that_refuses_writes_keeps_the_store_connected_and_is_retried() {
         .unwrap();
     let there = connected(store(&server.url()));
     let b = breaker(&there, "full");
-    within(2 * SEC, || b.state().is_open()).expect("the trip reaches the fleet");
+    let took = within(2 * SEC, || b.state().is_open()).expect("the trip reaches the fleet");
+    assert!(
+        took < every + 200 * MS,
+        "at the next reconciliation: {took:?}"
+    );
     assert_eq!(logged(server.port(), "refused").len(), 1, "logged once");
     assert!(logged(server.port(), "lost Redis").is_empty());
 }
