@@ -126,7 +126,10 @@ impl RedisStore {
     /// use failfast::RedisStore;
     /// let store = RedisStore::new("redis://:s3cret@127.0.0.1:1")?; // nothing listens there
     /// assert!(!store.is_connected());
-    /// assert_eq!(format!("{store:?}"), r#"RedisStore { url: "redis://:***@127.0.0.1:1/0", connected: false }"#);
+    /// assert_eq!(
+    ///     format!("{store:?}"),
+    ///     r#"RedisStore { url: "redis://:***@127.0.0.1:1/0", prefix: "failfast:", cluster: false, connected: false }"#
+    /// );
     /// # Ok::<(), failfast::RedisStoreError>(())
     /// ```
     pub fn new(url: &str) -> Result<RedisStore, RedisStoreError> {
@@ -260,8 +263,11 @@ impl Store for RedisStore {
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = &self.handle.shared;
         f.debug_struct("RedisStore")
-            .field("url", &self.handle.shared.target)
+            .field("url", &shared.target)
+            .field("prefix", &shared.settings.prefix)
+            .field("cluster", &shared.settings.cluster)
             .field("connected", &self.is_connected())
             .finish()
     }
