@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use super::keys::Keys;
-use super::scripts::{Change, FleetPhase, Record, Version};
+use super::scripts::{Change, FleetPhase, Record, Version, millis};
 use crate::circuit::RemotePhase;
 use crate::event::{Listener, Reason, Transition};
 use crate::state::{Phase, State};
@@ -113,7 +113,7 @@ impl Token {
     /// permit for up to the probe timeout, so a token with less than half of it left is
     /// given back and a fresh one claimed.
     fn fresh(&self, now: Instant) -> bool {
-        self.expires >= now + self.ttl / 2
+        self.expires >= later(now, self.ttl / 2)
     }
 }
 
@@ -253,7 +253,7 @@ impl Link {
                 state.change = Some(Pending {
                     change: Change::Trip,
                     base: None,
-                    until: Some(Instant::now() + retry_in),
+                    until: Some(later(Instant::now(), retry_in)),
                 });
                 drop(state);
                 self.queue();
@@ -359,10 +359,12 @@ impl Link {
     /// Token `holder` was claimed at `claimed_at` for `claim`: it waits for the call that
     /// asked for it.
     pub(super) fn claimed(&self, holder: String, claim: ProbeClaim, claimed_at: Instant) {
+        // As long as Redis keeps it: the time written, at most ten years.
+        let ttl = Duration::from_millis(millis(claim.ttl));
         self.state().tokens.free.push(Token {
             holder,
-            expires: claimed_at + claim.ttl,
-            ttl: claim.ttl,
+            expires: later(claimed_at, ttl),
+            ttl,
         });
     }
 
@@ -425,10 +427,9 @@ impl Listener for Link {
             Some(pending) => pending.base,
             None => state.known,
         };
-        let until = transition.open_for.map(|open_for| {
-            let now = Instant::now();
-            now.checked_add(open_for).unwrap_or(now + MAX_WALL)
-        });
+        let until = transition
+            .open_for
+            .map(|open_for| later(Instant::now(), open_for));
         state.change = Some(Pending {
             change,
             base,
@@ -438,6 +439,11 @@ impl Listener for Link {
         drop(state);
         self.queue();
     }
+}
+
+/// `after` from `at`, or a century from `at` if that is further than the clock can count.
+pub(super) fn later(at: Instant, after: Duration) -> Instant {
+    at.checked_add(after.min(MAX_WALL)).unwrap_or(at)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -6,16 +6,16 @@
 //! `reconcile_every` reads every record again, the safety net under pub/sub. After each
 //! (re)connection it pushes what changed here meanwhile and reads everything.
 //!
-//! Every await on Redis is bounded by the store timeout. A failed or late answer ends the
-//! connection: the circuits go on locally until a new one is made.
+//! Every await on Redis is bounded by the store timeout. A late answer or a failed connection
+//! ends the connection, and the circuits go on locally until a new one is made; an error
+//! answer (out of memory, say) fails only its operation, which is tried again later.
 
 use std::collections::HashMap;
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Release};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::Duration;
-
-use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
 use futures_util::future::join_all;
@@ -25,7 +25,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use super::connection::Connection;
 use super::keys::decode;
-use super::link::{ClaimDue, Link, Source, WorkQueue};
+use super::link::{ClaimDue, Link, Source, WorkQueue, later};
 use super::scripts::{Answer, Call, Change, FleetPhase, Record, Scripts};
 use super::url::Target;
 use crate::name::Name;
@@ -109,7 +109,7 @@ impl Shared {
 
     /// Waits until the store is connected, for at most `timeout`: returns whether it is.
     pub(super) fn wait_connected(&self, timeout: Duration) -> bool {
-        let deadline = std::time::Instant::now() + timeout;
+        let deadline = later(std::time::Instant::now(), timeout);
         let mut guard = self
             .connected_lock
             .lock()
