@@ -9,7 +9,6 @@ mod scripts;
 mod url;
 mod worker;
 
-use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
@@ -226,16 +225,12 @@ impl RedisStore {
 
 impl Store for RedisStore {
     fn circuit(&self, name: &Name, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
-        let made = RefCell::new(None);
-        let circuit = self.handle.memory.circuit(name, &|| {
+        // Linked before the memory store hands the circuit out: its link hears every transition.
+        self.handle.memory.circuit(name, &|| {
             let circuit = create();
-            *made.borrow_mut() = Some(circuit.clone());
-            circuit
-        });
-        if made.into_inner().is_some() {
             self.link(name, &circuit);
-        }
-        circuit
+            circuit
+        })
     }
 
     /// Grants the probe from a token claimed in Redis, or, while Redis cannot be reached,
