@@ -140,15 +140,19 @@ fn a_change_heard_twice_leaves_the_circuit_deaf_to_the_fleet_for_ever() {
     let name = long_name("deaf");
     let (a, _b) = race(&here, &name, true);
     let mut conn = server.connection();
-    within(2 * SEC, || phase(&mut conn, &name).as_deref() == Some("open"))
-        .expect("the force_open reaches Redis");
+    within(2 * SEC, || {
+        phase(&mut conn, &name).as_deref() == Some("open")
+    })
+    .expect("the force_open reaches Redis");
 
     let there = patient(&server);
     let elsewhere = Breaker::builder(name.clone()).store(there).build().unwrap();
     within(2 * SEC, || elsewhere.state().is_open()).expect("another process learns it");
     elsewhere.reset();
-    within(2 * SEC, || phase(&mut conn, &name).as_deref() == Some("closed"))
-        .expect("the reset reaches Redis");
+    within(2 * SEC, || {
+        phase(&mut conn, &name).as_deref() == Some("closed")
+    })
+    .expect("the reset reaches Redis");
     std::thread::sleep(2 * SEC); // the message, and ten reconciliations
     assert!(
         a.state().is_closed(),
