@@ -326,3 +326,154 @@ fn a_slow_listener_on_one_circuit_holds_up_the_fleet_for_the_others() {
         y.state()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// F. A breaker dropped while its process holds an unused token: the fleet waits out the ttl.
+// ---------------------------------------------------------------------------------------------
+
+/// BUG (`worker.rs` `serve_link`: `if circuit.is_none() { return Ok(None) }` comes before the
+/// releases; `Link::inherit` takes no tokens): a token claimed for a process's next call is
+/// never given back if the breaker is dropped first (a breaker per request, a breaker built
+/// again on a configuration reload). The half-open circuit is let go, its link is pruned with
+/// the token still held in Redis; a "wanted" message finds the link but its release is
+/// skipped. The whole fleet (with `probes(1)`) cannot probe until the token expires, after
+/// the probe timeout (60 s by default; 20 s here), and every call everywhere is refused.
+#[test]
+#[ignore = "bug: a token held for a dropped breaker is never given back; the fleet cannot probe until it expires"]
+fn a_breaker_dropped_with_an_unused_token_blocks_the_fleet_until_the_token_expires() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let store = || {
+        connected(
+            RedisStore::builder(&server.url())
+                .reconcile_every(200 * MS)
+                .build()
+                .unwrap(),
+        )
+    };
+    let build = |store: &RedisStore| {
+        Breaker::builder("dropped")
+            .store(store.clone())
+            .open_for(200 * MS)
+            .probe_timeout(20 * SEC)
+            .build()
+            .unwrap()
+    };
+    let (here, there) = (store(), store());
+    let (a, b) = (build(&here), build(&there));
+    std::thread::sleep(50 * MS);
+    let _ = a.call(fail);
+    record_is(&server, "dropped", "open");
+    within(SEC, || {
+        a.state() == State::HalfOpen && b.state() == State::HalfOpen
+    })
+    .expect("the period ends");
+    assert!(!ran(&a), "a's first call claims a token for a's next call");
+    let mut conn = server.connection();
+    within(SEC, || {
+        redis::cmd("ZCARD")
+            .arg("failfast:{dropped}:probes")
+            .query::<u32>(&mut conn)
+            .unwrap()
+            == 1
+    })
+    .expect("a's token is held");
+    drop(a); // the request, or the configuration, that made `a` is done with it
+    std::thread::sleep(500 * MS);
+
+    // b's process (and a breaker made again in a's process) want to probe; the dependency is fine.
+    let again = build(&here);
+    within(SEC, || again.state() == State::HalfOpen).expect("made again, it learns the record");
+    let mut runs = 0;
+    let start = Instant::now();
+    while start.elapsed() < 4 * SEC && runs == 0 {
+        runs += u32::from(ran(&b)) + u32::from(ran(&again));
+        std::thread::sleep(20 * MS);
+    }
+    let held: Vec<String> = redis::cmd("ZRANGE")
+        .arg("failfast:{dropped}:probes")
+        .arg(0)
+        .arg(-1)
+        .query(&mut conn)
+        .unwrap();
+    assert!(
+        runs > 0,
+        "no probe in 4 s: token(s) {held:?} of the dropped breaker are held until the 20 s \
+         probe timeout"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// G. Breakers made per request ignore a half-open fleet.
+// ---------------------------------------------------------------------------------------------
+
+/// BUG (`mod.rs` `RedisStore::released` delegates to the memory store, which keeps only open
+/// circuits): a half-open circuit is let go as soon as its last breaker is dropped. A process
+/// that makes a breaker per request (or per job) gets a fresh, closed circuit each time, and
+/// each call runs before the store has read the record: the fleet's half-open limit
+/// (`probes(1)`) does not hold, while another process's probe is still running. (An open
+/// circuit is kept, so this is particular to half-open; the store's docs promise that "the
+/// fleet as a whole sends at most `probes` calls to the dependency at a time".)
+#[test]
+#[ignore = "bug: breakers made per request get a fresh closed circuit while the fleet is half-open; every call runs"]
+fn breakers_made_per_request_ignore_a_half_open_fleet() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let build = |store: &RedisStore| {
+        Breaker::builder("per-request")
+            .store(store.clone())
+            .open_for(200 * MS)
+            .probe_timeout(30 * SEC)
+            .build()
+            .unwrap()
+    };
+    let (here, there) = (
+        connected(RedisStore::new(&server.url()).unwrap()),
+        connected(RedisStore::new(&server.url()).unwrap()),
+    );
+    let b = build(&there);
+    std::thread::sleep(50 * MS);
+    let _ = b.call(fail);
+    record_is(&server, "per-request", "open");
+    within(SEC, || b.state() == State::HalfOpen).expect("the period ends");
+    // b's probe runs, and holds the fleet's only token for a while.
+    let release = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let probing = {
+        let (b, release) = (b.clone(), release.clone());
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while start.elapsed() < 3 * SEC {
+                let ran = b.call(|| {
+                    while !release.load(Ordering::SeqCst) {
+                        std::thread::sleep(MS);
+                    }
+                    ok()
+                });
+                if !matches!(ran, Err(e) if e.is_open()) {
+                    return true;
+                }
+                std::thread::sleep(5 * MS);
+            }
+            false
+        })
+    };
+    std::thread::sleep(300 * MS); // b's probe is running
+
+    // Meanwhile, in another process, twenty requests, each with a breaker of its own.
+    let mut ran_here = 0;
+    for _ in 0..20 {
+        let per_request = build(&here);
+        ran_here += u32::from(ran(&per_request));
+        drop(per_request);
+        std::thread::sleep(20 * MS);
+    }
+    release.store(true, Ordering::SeqCst);
+    assert!(probing.join().unwrap(), "b probes");
+    assert_eq!(
+        ran_here, 0,
+        "{ran_here} of 20 calls ran in another process while b's probe held the fleet's only \
+         token"
+    );
+}
