@@ -485,37 +485,50 @@ fn breakers_made_per_request_ignore_a_half_open_fleet() {
 /// A TCP proxy on loopback to `port` that, while `hold` is set, holds what the server sends
 /// (a slow or congested network on the way back): commands arrive, answers do not.
 fn holding_proxy(port: u16, hold: Arc<AtomicBool>) -> u16 {
+    lossy_proxy(port, hold, Arc::default())
+}
+
+/// A TCP proxy on loopback to `port` that, while `hold_down` is set, holds what the server
+/// sends, and while `drop_up` is set, loses what the client sends.
+fn lossy_proxy(port: u16, hold_down: Arc<AtomicBool>, drop_up: Arc<AtomicBool>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let proxy_port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for client in listener.incoming() {
-            let Ok(client) = client else { continue };
-            let Ok(server) = TcpStream::connect(("127.0.0.1", port)) else {
-                continue;
-            };
-            let (mut up_from, mut up_to) =
-                (client.try_clone().unwrap(), server.try_clone().unwrap());
-            std::thread::spawn(move || {
-                let _ = std::io::copy(&mut up_from, &mut up_to);
-                let _ = up_to.shutdown(std::net::Shutdown::Both);
-            });
-            let (mut down_from, mut down_to, hold) = (server, client, hold.clone());
+    let pipe =
+        |mut from: TcpStream, mut to: TcpStream, hold: Arc<AtomicBool>, lose: Arc<AtomicBool>| {
             std::thread::spawn(move || {
                 let mut buf = [0u8; 16384];
                 loop {
-                    let n = match std::io::Read::read(&mut down_from, &mut buf) {
+                    let n = match std::io::Read::read(&mut from, &mut buf) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => n,
                     };
                     while hold.load(Ordering::SeqCst) {
                         std::thread::sleep(MS);
                     }
-                    if std::io::Write::write_all(&mut down_to, &buf[..n]).is_err() {
+                    if lose.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    if std::io::Write::write_all(&mut to, &buf[..n]).is_err() {
                         break;
                     }
                 }
-                let _ = down_to.shutdown(std::net::Shutdown::Both);
+                let _ = to.shutdown(std::net::Shutdown::Both);
             });
+        };
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            let Ok(server) = TcpStream::connect(("127.0.0.1", port)) else {
+                continue;
+            };
+            let never = Arc::new(AtomicBool::new(false));
+            pipe(
+                client.try_clone().unwrap(),
+                server.try_clone().unwrap(),
+                never.clone(),
+                drop_up.clone(),
+            );
+            pipe(server, client, hold_down.clone(), never);
         }
     });
     proxy_port
@@ -578,5 +591,72 @@ fn a_reset_whose_answer_was_lost_is_pushed_again_and_undoes_a_later_change() {
         "the last change was b's force_open, yet the record is {phase:?} (generation \
          {generation:?}: trip, reset, trip, reset, force, and the same reset again); b is {:?}",
         b.state()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// I. A change whose push fails while its circuit is made again is lost.
+// ---------------------------------------------------------------------------------------------
+
+/// BUG (`link.rs` `Link::inherit` / `change_again`; `mod.rs` `RedisStore::link`): a circuit
+/// made again inherits the change its old link has yet to push, but not a change the store's
+/// thread has taken and is pushing at that moment. If that push fails, `change_again` puts the
+/// change back on the old link, which is no longer in the store's map: nothing pushes it
+/// again. (While the circuit lives, the push holds it and it cannot be made again; the
+/// window is the push of the change of a circuit already gone, which the store does on
+/// purpose.) With a breaker per request (closed circuits are let go at once), a reset made
+/// just before the breaker is dropped and pushed while Redis hiccups is lost, if the next
+/// request comes within the store timeout. Here the fleet stays open.
+#[test]
+#[ignore = "bug: a change whose push fails while its circuit is made again is put back on the orphaned old link and lost"]
+fn a_change_whose_push_fails_while_the_circuit_is_made_again_is_lost() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let build = |store: &RedisStore| {
+        Breaker::builder("orphaned")
+            .store(store.clone())
+            .open_for(60 * SEC)
+            .build()
+            .unwrap()
+    };
+    let lose = Arc::new(AtomicBool::new(false));
+    let url = format!(
+        "redis://127.0.0.1:{}",
+        lossy_proxy(server.port(), Arc::default(), lose.clone())
+    );
+    let here = connected(RedisStore::new(&url).unwrap());
+    let there = connected(RedisStore::new(&server.url()).unwrap());
+    let (a, b) = (build(&here), build(&there));
+    std::thread::sleep(50 * MS);
+    // Trip, reset and trip again: Redis knows both scripts.
+    let _ = a.call(fail);
+    record_is(&server, "orphaned", "open");
+    a.reset();
+    record_is(&server, "orphaned", "closed");
+    let _ = a.call(fail);
+    record_is(&server, "orphaned", "open");
+    within(SEC, || b.state().is_open()).expect("b follows");
+
+    lose.store(true, Ordering::SeqCst); // the network loses what a's store sends, for a moment
+    a.reset(); // pushed, and lost on the way
+    drop(a); // the request is done; its closed circuit is let go
+    std::thread::sleep(10 * MS); // the store's thread has taken the change, and waits
+    let again = build(&here); // the next request
+    within(SEC, || !here.is_connected()).expect("a's push timed out");
+    lose.store(false, Ordering::SeqCst);
+    within(3 * SEC, || here.is_connected()).expect("a's store connects again");
+    std::thread::sleep(SEC);
+    let phase = hget(
+        &mut server.connection(),
+        "failfast:{orphaned}:state",
+        "phase",
+    );
+    assert!(
+        phase.as_deref() == Some("closed") && b.state().is_closed(),
+        "a's reset never reached the fleet: the record is {phase:?}, b is {:?}, and the \
+         breaker made again in a's process is {:?}",
+        b.state(),
+        again.state()
     );
 }
