@@ -41,7 +41,10 @@ impl Connection {
                 .push_sender(pushes)
                 .connection_timeout(timeout)
                 .response_timeout(timeout)
-                .retries(0)
+                // Redirects (a slot moving) are followed; every wait is bounded by the store.
+                .retries(3)
+                .min_retry_wait(5)
+                .max_retry_wait(50)
                 .build()?;
             Ok(Connection::Cluster(client.get_async_connection().await?))
         } else {

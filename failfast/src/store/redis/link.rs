@@ -6,7 +6,8 @@
 //! of time. The background thread does the rest.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering::AcqRel, Ordering::Release};
+use std::sync::atomic::Ordering::{AcqRel, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use super::keys::Keys;
 use super::scripts::{Change, FleetPhase, Record, Version, millis};
 use crate::circuit::RemotePhase;
 use crate::event::{Listener, Reason, Transition};
+use crate::name::Name;
 use crate::state::{Phase, State};
 use crate::store::{Circuit, ProbeClaim};
 
@@ -21,6 +23,8 @@ use crate::store::{Circuit, ProbeClaim};
 #[derive(Debug, Default)]
 pub(super) struct WorkQueue {
     links: Mutex<VecDeque<Weak<Link>>>,
+    /// How many were kept the last time the queue let go of links that are gone.
+    kept: AtomicUsize,
     /// Wakes the background thread: for queued links, and to shut down.
     pub(super) wake: tokio::sync::Notify,
 }
@@ -28,7 +32,15 @@ pub(super) struct WorkQueue {
 impl WorkQueue {
     fn push(&self, link: &Link) {
         if !link.queued.swap(true, AcqRel) {
-            lock(&self.links).push_back(link.me.clone());
+            let mut links = lock(&self.links);
+            // While Redis is away nothing takes from the queue: links of circuits that are
+            // gone are let go whenever the queue doubles.
+            if links.len() >= 2 * self.kept.load(Relaxed).max(64) {
+                links.retain(|l| l.strong_count() > 0);
+                self.kept.store(links.len(), Relaxed);
+            }
+            links.push_back(link.me.clone());
+            drop(links);
             self.wake.notify_one();
         }
     }
@@ -47,6 +59,7 @@ impl WorkQueue {
 /// One circuit's link to Redis.
 #[derive(Debug)]
 pub(super) struct Link {
+    pub(super) name: Name,
     pub(super) keys: Keys,
     pub(super) circuit: Weak<Circuit>,
     /// The id written into the records this link changes and the tokens it claims.
@@ -64,8 +77,16 @@ pub(super) struct LinkState {
     pub(super) known: Option<Version>,
     /// The latest local change not yet pushed.
     pub(super) change: Option<Pending>,
-    /// How many of the circuit's transitions the link has heard.
+    /// How many of the circuit's transitions the link has heard, or made itself.
     heard: u64,
+    /// Transitions the link made (following the fleet) that have not been delivered to it
+    /// yet: counted in `heard` when made, so that a slow listener elsewhere holds nothing up.
+    made_unheard: u64,
+    /// The phase of the latest record seen, and when it was seen.
+    pub(super) fleet: Option<FleetPhase>,
+    fleet_seen: Option<Instant>,
+    /// Whether Redis answered that it has no record of the circuit.
+    read_none: bool,
     /// Whether the record should be read.
     pub(super) read: bool,
     pub(super) tokens: Tokens,
@@ -80,6 +101,11 @@ pub(super) struct Pending {
     /// For an opening, when the open period ends: what is pushed once the circuit is gone
     /// (its last breaker dropped right after a change).
     pub(super) until: Option<Instant>,
+    /// When the change was made.
+    pub(super) made: Instant,
+    /// Whether a push of it failed: it may have been made in Redis all the same, so an
+    /// unconditional change is pushed again only if the record has not moved on since.
+    pub(super) retried: bool,
 }
 
 /// The probe tokens this process holds for the circuit.
@@ -91,6 +117,8 @@ pub(super) struct Tokens {
     busy: Vec<(u64, Token)>,
     /// Tokens to give back.
     pub(super) to_release: Vec<String>,
+    /// Tokens backing a probe whose time in Redis is to be renewed.
+    to_renew: Vec<(String, ProbeClaim)>,
     /// A call wanted a probe and found no token: what it asked for.
     wanted: Option<ProbeClaim>,
     /// No claim before this: the fleet's tokens are taken, or its open period has not ended.
@@ -104,18 +132,30 @@ struct Token {
     holder: String,
     /// When Redis lets the token go.
     expires: Instant,
-    /// How long the token was claimed for.
-    ttl: Duration,
+    /// What it was claimed for.
+    claim: ProbeClaim,
+    /// Since when it has waited unused.
+    idle_since: Instant,
 }
 
 impl Token {
+    /// How long Redis keeps the token: the probe timeout, at most ten years.
+    fn ttl(&self) -> Duration {
+        Duration::from_millis(millis(self.claim.ttl))
+    }
+
     /// Whether the token outlives a probe started at `now` by enough: a probe holds its
     /// permit for up to the probe timeout, so a token with less than half of it left is
-    /// given back and a fresh one claimed.
+    /// renewed when a probe takes it.
     fn fresh(&self, now: Instant) -> bool {
-        self.expires >= later(now, self.ttl / 2)
+        self.expires >= later(now, self.ttl() / 2)
     }
 }
+
+/// A token a call claimed waits at least this long for that process's next call before it
+/// goes to another process that asks: two processes asking in turn would otherwise pass a
+/// token back and forth with neither probing.
+const HOLD: Duration = Duration::from_secs(1);
 
 /// Where a record came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,8 +186,14 @@ const MAX_WALL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 const SAME_END: Duration = Duration::from_millis(100);
 
 impl Link {
-    pub(super) fn new(keys: Keys, circuit: &Arc<Circuit>, work: Arc<WorkQueue>) -> Arc<Link> {
+    pub(super) fn new(
+        name: Name,
+        keys: Keys,
+        circuit: &Arc<Circuit>,
+        work: Arc<WorkQueue>,
+    ) -> Arc<Link> {
         Arc::new_cyclic(|me| Link {
+            name,
             keys,
             circuit: Arc::downgrade(circuit),
             writer: fastrand::u64(1..),
@@ -178,14 +224,22 @@ impl Link {
         let mut state = self.state();
         let tokens = &mut state.tokens;
         while let Some(token) = tokens.free.pop() {
-            if token.fresh(now) {
-                tokens.busy.push((claim.probe, token));
-                return true;
+            if token.expires <= now {
+                continue; // Redis has let it go
             }
-            tokens.to_release.push(token.holder);
+            let renew = !token.fresh(now);
+            if renew {
+                tokens.to_renew.push((token.holder.clone(), token.claim));
+            }
+            tokens.busy.push((claim.probe, token));
+            drop(state);
+            if renew {
+                self.queue();
+            }
+            return true;
         }
         // Ask for a claim, unless the background knows it must wait and will retry by itself.
-        let due = tokens.not_before.is_none_or(|at| at <= now) || !tokens.to_release.is_empty();
+        let due = tokens.not_before.is_none_or(|at| at <= now);
         tokens.wanted = Some(claim);
         drop(state);
         if due {
@@ -194,25 +248,49 @@ impl Link {
         false
     }
 
+    /// Takes the tokens whose time in Redis is to be renewed.
+    pub(super) fn take_renewals(&self) -> Vec<(String, ProbeClaim)> {
+        std::mem::take(&mut self.state().tokens.to_renew)
+    }
+
+    /// Token `holder` was renewed at `at`: Redis keeps it for its probe timeout from then.
+    pub(super) fn renewed(&self, holder: &str, at: Instant) {
+        let mut state = self.state();
+        let tokens = &mut state.tokens;
+        let busy = tokens.busy.iter_mut().map(|(_, t)| t);
+        for token in busy.chain(tokens.free.iter_mut()) {
+            if token.holder == holder {
+                token.expires = later(at, token.ttl());
+            }
+        }
+    }
+
     /// Probe `probe` ended: its token waits for the next probe of this process.
     pub(super) fn token_back(&self, probe: u64) {
         let mut state = self.state();
         let tokens = &mut state.tokens;
         if let Some(at) = tokens.busy.iter().position(|(p, _)| *p == probe) {
-            let (_, token) = tokens.busy.swap_remove(at);
+            let (_, mut token) = tokens.busy.swap_remove(at);
+            token.idle_since = Instant::now();
             tokens.free.push(token);
         }
     }
 
-    /// Another process wants a probe token: the ones waiting here unused go back to the fleet.
+    /// Another process wants a probe token: the ones that have waited here unused for a
+    /// while go back to the fleet.
     pub(super) fn give_up_free_tokens(&self) {
+        let now = Instant::now();
         let mut state = self.state();
         let tokens = &mut state.tokens;
-        if tokens.free.is_empty() {
+        let idle = |t: &Token| now.saturating_duration_since(t.idle_since) >= HOLD;
+        if !tokens.free.iter().any(idle) {
             return;
         }
-        let holders = tokens.free.drain(..).map(|t| t.holder);
-        tokens.to_release.extend(holders);
+        let (given, kept): (Vec<_>, Vec<_>) = tokens.free.drain(..).partition(idle);
+        tokens.free = kept;
+        tokens
+            .to_release
+            .extend(given.into_iter().map(|t| t.holder));
         drop(state);
         self.queue();
     }
@@ -244,6 +322,7 @@ impl Link {
         let local = circuit.peek();
         let mut state = self.state();
         let quiet = state.heard == transitions && state.change.is_none();
+        state.read_none = record.is_none() && source == Source::Answer;
         let Some(record) = record else {
             // Redis knows nothing of a circuit this process knew of: it lost its data. An open
             // circuit here is pushed again, so that the fleet converges on it.
@@ -254,6 +333,8 @@ impl Link {
                     change: Change::Trip,
                     base: None,
                     until: Some(later(Instant::now(), retry_in)),
+                    made: Instant::now(),
+                    retried: false,
                 });
                 drop(state);
                 self.queue();
@@ -264,6 +345,8 @@ impl Link {
         if source == Source::Message && !newer {
             return None;
         }
+        state.fleet = Some(record.phase);
+        state.fleet_seen = Some(Instant::now());
         let news = state.known != Some(record.version);
         if news {
             state.known = Some(record.version);
@@ -287,19 +370,39 @@ impl Link {
         phase.map(|phase| (phase, transitions))
     }
 
+    /// The link makes a transition of its own (following the fleet), or (with -1) did not
+    /// after all: it counts as heard from now.
+    pub(super) fn made(&self, transitions: i64) {
+        let mut state = self.state();
+        state.heard = state.heard.saturating_add_signed(transitions);
+        state.made_unheard = state.made_unheard.saturating_add_signed(transitions);
+    }
+
+    /// Whether the fleet's circuit is known to be closed (or to have no record).
+    pub(super) fn fleet_closed(&self) -> bool {
+        let state = self.state();
+        matches!(state.fleet, Some(FleetPhase::Closed)) || state.read_none
+    }
+
+    /// Whether this link holds nothing worth keeping once its circuit is gone: no change to
+    /// push (or one older than `keep`), no token to give back.
+    pub(super) fn spent(&self, keep: Duration) -> bool {
+        let state = self.state();
+        let stale = state.change.is_none_or(|p| p.made.elapsed() > keep);
+        stale && state.tokens.to_release.is_empty() && state.tokens.free.is_empty()
+    }
+
     /// Takes the change to push.
     pub(super) fn take_change(&self) -> Option<Pending> {
         self.state().change.take()
     }
 
-    /// Whether a change waits to be pushed.
-    pub(super) fn has_change(&self) -> bool {
-        self.state().change.is_some()
-    }
-
     /// A push of `pending` failed: it is pushed again, unless a newer change replaced it.
     pub(super) fn change_again(&self, pending: Pending) {
-        self.state().change.get_or_insert(pending);
+        self.state().change.get_or_insert(Pending {
+            retried: true,
+            ..pending
+        });
     }
 
     /// This link's change made `record`: a change made since, after the version the pushed
@@ -314,12 +417,36 @@ impl Link {
     }
 
     /// Takes over what `old`, the link of a circuit of the same name that is gone, had yet to
-    /// push, and what it knew.
-    pub(super) fn inherit(&self, old: &Link) {
+    /// do, and what it knew; returns where `circuit`, new and closed, must go to start where
+    /// the fleet was as far as `old` knew, and the transitions that assumes.
+    pub(super) fn inherit(&self, old: &Link, circuit: &Circuit) -> Option<(RemotePhase, u64)> {
         let mut old = old.state();
         let mut state = self.state();
         state.known = old.known;
+        state.fleet = old.fleet;
+        state.fleet_seen = old.fleet_seen;
         state.change = old.change.take();
+        let old_tokens = &mut old.tokens;
+        let unused = old_tokens.free.drain(..).map(|t| t.holder);
+        let held: Vec<_> = old_tokens.to_release.drain(..).chain(unused).collect();
+        state.tokens.to_release.extend(held);
+        if state.change.is_some() {
+            return None; // its change is pushed first, and the answer brings the circuit along
+        }
+        let seen = circuit.transitions();
+        let elapsed = state.fleet_seen.map_or(Duration::ZERO, |at| at.elapsed());
+        match state.fleet? {
+            FleetPhase::Open(left) if left > elapsed => {
+                Some((RemotePhase::Open(left - elapsed), seen))
+            }
+            FleetPhase::Open(_) | FleetPhase::HalfOpen => Some((RemotePhase::HalfOpen, seen)),
+            FleetPhase::Closed => None,
+        }
+    }
+
+    /// When the change waiting to be pushed was made, if there is one.
+    pub(super) fn change_made(&self) -> Option<Instant> {
+        self.state().change.map(|p| p.made)
     }
 
     /// Whether a token should be claimed now, and for what; or when to ask again.
@@ -359,13 +486,14 @@ impl Link {
     /// Token `holder` was claimed at `claimed_at` for `claim`: it waits for the call that
     /// asked for it.
     pub(super) fn claimed(&self, holder: String, claim: ProbeClaim, claimed_at: Instant) {
-        // As long as Redis keeps it: the time written, at most ten years.
-        let ttl = Duration::from_millis(millis(claim.ttl));
-        self.state().tokens.free.push(Token {
+        let token = Token {
             holder,
-            expires: later(claimed_at, ttl),
-            ttl,
-        });
+            expires: claimed_at,
+            claim,
+            idle_since: Instant::now(),
+        };
+        let expires = later(claimed_at, token.ttl());
+        self.state().tokens.free.push(Token { expires, ..token });
     }
 
     /// Token `holder` may be held in Redis although the claim did not say so (its answer was
@@ -379,25 +507,23 @@ impl Link {
         std::mem::take(&mut self.state().tokens.to_release)
     }
 
-    /// Gives back free tokens too old to back a probe, and forgets busy ones Redis has let go.
+    /// Forgets the tokens Redis has let go.
     pub(super) fn expire_tokens(&self, now: Instant) {
         let mut state = self.state();
         let tokens = &mut state.tokens;
-        let (fresh, stale): (Vec<_>, Vec<_>) = tokens.free.drain(..).partition(|t| t.fresh(now));
-        tokens.free = fresh;
-        tokens
-            .to_release
-            .extend(stale.into_iter().map(|t| t.holder));
+        tokens.free.retain(|t| t.expires > now);
         tokens.busy.retain(|(_, t)| t.expires > now);
     }
 }
 
 impl Tokens {
-    /// Forgets every token: the fleet's circuit moved on, and Redis dropped them with it.
+    /// Forgets every token: the fleet's circuit moved on, and Redis dropped them with it (or
+    /// will, with the change this process is about to push). Those queued to be given back
+    /// still are: giving back a token that is gone does nothing.
     fn drop_all(&mut self) {
         self.free.clear();
         self.busy.clear();
-        self.to_release.clear();
+        self.to_renew.clear();
         self.not_before = None;
     }
 }
@@ -408,7 +534,11 @@ impl Listener for Link {
     /// the end of an open period is not pushed: every process sees it in the record's PTTL.
     fn on_transition(&self, transition: &Transition) {
         let mut state = self.state();
-        state.heard += 1;
+        if transition.reason == Reason::Remote && state.made_unheard > 0 {
+            state.made_unheard -= 1; // one the link made, counted then
+        } else {
+            state.heard += 1;
+        }
         let change = match (transition.to, transition.reason) {
             (_, Reason::Remote) | (Phase::HalfOpen, _) => return,
             (Phase::Open, Reason::ProbeFailed) => Change::Reopen,
@@ -434,6 +564,8 @@ impl Listener for Link {
             change,
             base,
             until,
+            made: Instant::now(),
+            retried: false,
         });
         state.tokens.drop_all();
         drop(state);

@@ -205,21 +205,50 @@ impl RedisStore {
     fn link(&self, name: &Name, circuit: &Arc<Circuit>) {
         let shared = &self.handle.shared;
         let keys = Keys::new(&shared.settings.prefix, name);
-        let link = Link::new(keys, circuit, shared.work.clone());
+        let link = Link::new(name.clone(), keys, circuit, shared.work.clone());
         let listener: Arc<dyn Listener> = link.clone();
         circuit.subscribe(Arc::downgrade(&listener));
         let mut links = shared.links();
         // Letting go of the links of dropped circuits whenever their number doubles costs a
         // constant per name, even while Redis is away and nothing else prunes them.
         if links.len() >= 2 * self.handle.kept_links.load(Relaxed).max(8) {
-            links.retain(|_, link| link.circuit.strong_count() > 0 || link.has_change());
+            prune(&mut links, shared.settings.keep);
             self.handle.kept_links.store(links.len(), Relaxed);
         }
-        if let Some(old) = links.insert(name.clone(), link.clone()) {
-            link.inherit(&old);
-        }
+        let old = links.insert(name.clone(), link.clone());
         drop(links);
+        if let Some(old) = old {
+            // A circuit made again: it takes over what the old one had to do, and starts where
+            // the fleet was, as far as the old one knew.
+            if let Some((phase, seen)) = link.inherit(&old, circuit) {
+                link.made(1);
+                if !circuit.follow_remote(phase, seen) {
+                    link.made(-1);
+                }
+            }
+        }
         link.queue();
+    }
+}
+
+/// The most links of dropped circuits kept for a change not pushed yet: while Redis is away,
+/// a process that makes and drops circuits by the thousand keeps the latest changes only.
+const ORPHANS: usize = 4096;
+
+/// Lets go of the links of dropped circuits that have nothing left to do, and of the oldest
+/// of those that do beyond [`ORPHANS`].
+fn prune(links: &mut std::collections::HashMap<Name, Arc<Link>>, keep: Duration) {
+    links.retain(|_, link| link.circuit.strong_count() > 0 || !link.spent(keep));
+    let mut orphans: Vec<(std::time::Instant, Name)> = links
+        .iter()
+        .filter(|(_, link)| link.circuit.strong_count() == 0)
+        .filter_map(|(name, link)| link.change_made().map(|made| (made, name.clone())))
+        .collect();
+    if orphans.len() > ORPHANS {
+        orphans.sort_unstable_by_key(|(made, _)| std::cmp::Reverse(*made));
+        for (_, name) in &orphans[ORPHANS..] {
+            links.remove(name);
+        }
     }
 }
 
@@ -251,8 +280,18 @@ impl Store for RedisStore {
         }
     }
 
+    /// Lets go of a circuit no breaker uses, as the memory store does, once the store knows
+    /// the fleet's circuit is closed: while it is open or half-open, or not read yet, a breaker
+    /// made next (one per request, say) still finds the circuit as the fleet has it, rather
+    /// than a fresh closed one. Such circuits go when the memory store next lets go of unused
+    /// ones that are not open.
     fn released(&self, circuit: &Arc<Circuit>) {
-        self.handle.memory.released(circuit);
+        let fleet_busy = self
+            .link_of(circuit)
+            .is_some_and(|link| !link.fleet_closed());
+        if !fleet_busy {
+            self.handle.memory.released(circuit);
+        }
     }
 }
 

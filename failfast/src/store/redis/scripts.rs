@@ -17,6 +17,7 @@ use std::time::Duration;
 use redis::{Script, Value};
 
 use super::keys::Keys;
+use super::link::Pending;
 
 // The scripts, in `lua/`: each file says what it takes and answers.
 const PRELUDE: &str = include_str!("lua/prelude.lua");
@@ -157,30 +158,30 @@ impl Call<'_> {
         parse(value)
     }
 
-    /// Pushes `change`, made after seeing `base`; an open lasts `open_for`, and the record
-    /// outlives what needs it by `keep`.
+    /// Pushes `pending`; an open lasts `open_for`, and the record outlives what needs it by
+    /// `keep`. An unconditional change whose earlier push failed is pushed only if the record
+    /// is still the one it was made after: it may have been made, and followed by newer ones.
     pub(super) async fn push<C>(
         &self,
         scripts: &Scripts,
         conn: &mut C,
-        change: Change,
-        base: Option<Version>,
+        pending: &Pending,
         open_for: Duration,
         keep: Duration,
     ) -> redis::RedisResult<Answer>
     where
         C: redis::aio::ConnectionLike + Send,
     {
-        let (script, kind, opens) = match change {
-            Change::Trip => (&scripts.open, "trip", true),
-            Change::Reopen => (&scripts.open, "reopen", true),
-            Change::Force => (&scripts.open, "force", true),
-            Change::Close => (&scripts.close, "probes", false),
-            Change::Reset => (&scripts.close, "reset", false),
+        let (script, kind, opens) = match (pending.change, pending.retried) {
+            (Change::Trip, _) => (&scripts.open, "trip", true),
+            (Change::Reopen, _) => (&scripts.open, "reopen", true),
+            (Change::Force, false) => (&scripts.open, "force", true),
+            (Change::Force, true) => (&scripts.open, "force-if", true),
+            (Change::Close, _) => (&scripts.close, "probes", false),
+            (Change::Reset, false) => (&scripts.close, "reset", false),
+            (Change::Reset, true) => (&scripts.close, "reset-if", false),
         };
-        let (epoch, generation) = base.map_or((String::new(), String::new()), |v| {
-            (v.epoch.to_string(), v.generation.to_string())
-        });
+        let (epoch, generation) = version_args(pending.base);
         let mut invocation = self.invocation(script);
         invocation.arg(kind).arg(epoch).arg(generation);
         if opens {
@@ -206,9 +207,7 @@ impl Call<'_> {
     where
         C: redis::aio::ConnectionLike + Send,
     {
-        let (epoch, generation) = base.map_or((String::new(), String::new()), |v| {
-            (v.epoch.to_string(), v.generation.to_string())
-        });
+        let (epoch, generation) = version_args(base);
         let mut invocation = self.invocation(&scripts.claim);
         invocation
             .arg(holder)
@@ -235,6 +234,13 @@ impl Call<'_> {
         let _: Value = invocation.invoke_async(conn).await?;
         Ok(())
     }
+}
+
+/// A version as script arguments: epoch and generation, empty for none.
+fn version_args(version: Option<Version>) -> (String, String) {
+    version.map_or((String::new(), String::new()), |v| {
+        (v.epoch.to_string(), v.generation.to_string())
+    })
 }
 
 /// The longest time the store writes into Redis: ten years. Scripts add two such times in Lua,

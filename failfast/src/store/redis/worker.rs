@@ -98,6 +98,12 @@ impl Shared {
         self.links().get(name).cloned()
     }
 
+    /// The link that now has `link`'s name: `link` itself, or the link of a circuit made again
+    /// since.
+    fn current(&self, link: &Arc<Link>) -> Arc<Link> {
+        self.link(&link.name).unwrap_or_else(|| link.clone())
+    }
+
     fn set_connected(&self, connected: bool) {
         let _guard = self
             .connected_lock
@@ -177,14 +183,14 @@ enum Failure {
 impl Failure {
     /// What to fix, if the failure is Redis refusing the store's settings rather than Redis
     /// being away.
-    fn misconfiguration(&self) -> Option<&'static str> {
+    fn misconfiguration(&self, cluster: bool) -> Option<&'static str> {
         let (Failure::Error(e) | Failure::Refused(e)) = self else {
             return None;
         };
         use redis::ErrorKind::{AuthenticationFailed, Server};
         use redis::ServerErrorKind::{Ask, Moved};
         match (e.kind(), e.code()) {
-            (Server(Moved | Ask), _) => Some(
+            (Server(Moved | Ask), _) if !cluster => Some(
                 "it is a node of a Redis Cluster: build the store with `RedisStoreBuilder::cluster`",
             ),
             (AuthenticationFailed, _) | (_, Some("NOAUTH" | "WRONGPASS" | "NOPERM")) => {
@@ -226,11 +232,13 @@ async fn bounded<T>(
 /// Whether `error` is an error answer from Redis (out of memory, a script refused, ...), which
 /// fails one operation and leaves the connection usable.
 fn refusal(error: &redis::RedisError) -> bool {
-    let redirected = matches!(
+    use redis::ServerErrorKind::{Ask, MasterDown, Moved, ReadOnly};
+    // A redirect, or a primary demoted to replica: the connection is to the wrong server.
+    let elsewhere = matches!(
         error.kind(),
-        redis::ErrorKind::Server(redis::ServerErrorKind::Moved | redis::ServerErrorKind::Ask)
+        redis::ErrorKind::Server(Moved | Ask | ReadOnly | MasterDown)
     );
-    !redirected
+    !elsewhere
         && matches!(
             error.kind(),
             redis::ErrorKind::Server(_)
@@ -246,6 +254,8 @@ fn refusal(error: &redis::RedisError) -> bool {
 /// An outage that begins within this long of the end of the last one is logged quietly: one
 /// warning for a Redis that keeps coming and going, not a pair a minute.
 const FLAPPING: Duration = Duration::from_secs(60);
+/// A quiet outage (see [`FLAPPING`]) that lasts this long is warned of all the same.
+const ESCALATE: Duration = Duration::from_secs(10);
 /// The pause between attempts to connect to a Redis that refuses the store (a wrong password,
 /// a database out of range): retried, in case it is fixed, but not hammered.
 const MISCONFIGURED_PAUSE: Duration = Duration::from_secs(5);
@@ -269,7 +279,7 @@ impl Outage {
         let url = &shared.target;
         let flapping = self.last_end.is_some_and(|end| end.elapsed() < FLAPPING);
         self.loud = true;
-        if let Some(hint) = failure.misconfiguration() {
+        if let Some(hint) = failure.misconfiguration(shared.settings.cluster) {
             tracing::error!(%url, error = %failure, "failfast: Redis refuses the store: {hint}; circuits work locally meanwhile");
         } else if flapping {
             self.loud = false;
@@ -298,8 +308,21 @@ impl Outage {
             }
             None => {}
         }
-        self.last_end = Some(Instant::now());
+        if self.connected_once {
+            self.last_end = Some(Instant::now()); // the end of an outage, not the first connection
+        }
         self.connected_once = true;
+    }
+
+    /// An outage logged quietly (Redis came and went before) that has lasted long is warned
+    /// of after all.
+    fn still(&mut self, shared: &Shared) {
+        let Some(since) = self.since else { return };
+        if !self.loud && since.elapsed() >= ESCALATE {
+            self.loud = true;
+            let url = &shared.target;
+            tracing::warn!(%url, after = ?since.elapsed(), "failfast: lost Redis; circuits go on locally until it is back");
+        }
     }
 }
 
@@ -341,7 +364,8 @@ async fn run(shared: Arc<Shared>) {
             return;
         }
         outage.begin(&shared, &failure);
-        let wait = if failure.misconfiguration().is_some() {
+        outage.still(&shared);
+        let wait = if failure.misconfiguration(settings.cluster).is_some() {
             MISCONFIGURED_PAUSE
         } else {
             pause
@@ -426,7 +450,7 @@ impl Session<'_> {
         drop(self.shared.work.take());
         let links: Vec<Arc<Link>> = {
             let mut links = self.shared.links();
-            links.retain(|_, link| link.circuit.strong_count() > 0 || link.has_change());
+            super::prune(&mut links, self.shared.settings.keep);
             links.values().cloned().collect()
         };
         if links.is_empty() {
@@ -567,8 +591,8 @@ async fn serve_link(
             _ => None,
         };
         if let Some(open_for) = open_for {
-            let (change, base) = (pending.change, pending.base);
-            let pushed = call.push(scripts, &mut conn, change, base, open_for, keep);
+            let base = pending.base;
+            let pushed = call.push(scripts, &mut conn, &pending, open_for, keep);
             match bounded(shared, pushed).await {
                 Ok(answer) => {
                     if let Answer::Made(record) = &answer {
@@ -578,7 +602,8 @@ async fn serve_link(
                     link.state().read = false;
                 }
                 Err(failure) => {
-                    link.change_again(pending);
+                    // Onto the link that now has the name: a circuit made again takes over.
+                    shared.current(&link).change_again(pending);
                     return Err(failure);
                 }
             }
@@ -586,8 +611,37 @@ async fn serve_link(
             link.state().read = true;
         }
     }
+
+    let mut releases = link.take_releases().into_iter();
+    while let Some(holder) = releases.next() {
+        if let Err(failure) = bounded(shared, call.release(scripts, &mut conn, &holder)).await {
+            shared
+                .current(&link)
+                .release_later(std::iter::once(holder).chain(releases));
+            return Err(failure);
+        }
+    }
     if circuit.is_none() {
         return Ok(None);
+    }
+
+    for (holder, claim) in link.take_renewals() {
+        let renewed_at = std::time::Instant::now();
+        let base = link.state().known;
+        let renewal = call.claim(
+            scripts,
+            &mut conn,
+            &holder,
+            claim.ttl,
+            claim.probes,
+            base,
+            keep,
+        );
+        match bounded(shared, renewal).await {
+            Ok(Answer::Claimed) => link.renewed(&holder, renewed_at),
+            Ok(answer) => answered(&link, answer),
+            Err(failure) => return Err(failure),
+        }
     }
 
     let read = std::mem::take(&mut link.state().read);
@@ -598,14 +652,6 @@ async fn serve_link(
                 link.state().read = true;
                 return Err(failure);
             }
-        }
-    }
-
-    let mut releases = link.take_releases().into_iter();
-    while let Some(holder) = releases.next() {
-        if let Err(failure) = bounded(shared, call.release(scripts, &mut conn, &holder)).await {
-            link.release_later(std::iter::once(holder).chain(releases));
-            return Err(failure);
         }
     }
 
@@ -669,6 +715,10 @@ fn follow(link: &Link, record: Option<Record>, source: Source) {
         return;
     };
     if let Some((phase, seen)) = link.follow(record, source, &circuit) {
-        circuit.follow_remote(phase, seen);
+        // Counted as heard before it is made, so that its delivery finds it counted.
+        link.made(1);
+        if !circuit.follow_remote(phase, seen) {
+            link.made(-1);
+        }
     }
 }

@@ -9,6 +9,13 @@ if cur and (cur[3] ~= 'half' or cur[1] ~= ARGV[7] or cur[2] ~= ARGV[8]) then
 end
 local now = now_ms()
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+if redis.call('ZSCORE', KEYS[3], ARGV[4]) then
+  -- A token this holder has: renewed for another ARGV[5] ms.
+  redis.call('ZADD', KEYS[3], string.format('%d', now + tonumber(ARGV[5])), ARGV[4])
+  local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIRE', KEYS[3], string.format('%d', math.max(tonumber(last[2]) - now, 1)))
+  return {1}
+end
 if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) then
   -- Tell the holders: one keeping a token no call of its own uses gives it back.
   redis.call('PUBLISH', ARGV[1], ARGV[2] .. ' wanted')

@@ -1,11 +1,13 @@
 -- Opens the circuit. ARGV[4]: `trip` (only a closed or missing record opens), `reopen` (only
--- the record of version ARGV[5..6], not closed since, opens again) or `force`; ARGV[7]: the
+-- the record of version ARGV[5..6], not closed since, opens again), `force`, or `force-if` (a
+-- force pushed again: only the record of version ARGV[5..6] opens); ARGV[7]: the
 -- open period in ms; ARGV[8]: how long the record outlives the period, in ms.
 local cur = current()
 local kind = ARGV[4]
 local apply = kind == 'force' or cur == nil
   or (kind == 'trip' and cur[3] == 'closed')
   or (kind == 'reopen' and cur[3] ~= 'closed' and cur[1] == ARGV[5] and cur[2] == ARGV[6])
+  or (kind == 'force-if' and cur[1] == ARGV[5] and cur[2] == ARGV[6])
 if not apply then return reply(0, cur) end
 local epoch = cur and cur[1] or new_epoch()
 local gen = redis.call('HINCRBY', KEYS[1], 'gen', 1)

@@ -1,4 +1,4 @@
-//! Second review of the Redis store: the window between the memory store handing out a new
+//! A regression test from a second review of the Redis store: the window between the memory store handing out a new
 //! circuit and `RedisStore::link` subscribing to it.
 //!
 //! The window is normally a few hundred nanoseconds (`Keys::new`, `Link::new`). A long name
@@ -98,12 +98,12 @@ fn race(store: &RedisStore, name: &str, pause_b: bool) -> (Breaker, Breaker) {
     (a.join().unwrap(), b.join().unwrap())
 }
 
-/// BUG (`failfast/src/store/redis/mod.rs`, `RedisStore::circuit` and `link`): the memory
+/// Once (`failfast/src/store/redis/mod.rs`, `RedisStore::circuit` and `link`): the memory
 /// store publishes a new circuit before its link subscribes. A transition made in between by
 /// another breaker of the name is never heard: never pushed. The process stays forced open
 /// for an hour; the fleet's record is never written.
 #[test]
-#[ignore = "bug: a change made while RedisStore::circuit is still linking the circuit never reaches the fleet"]
+
 fn a_change_made_while_the_circuit_is_being_linked_never_reaches_the_fleet() {
     let Some(server) = RedisServer::start() else {
         return;
@@ -125,13 +125,13 @@ fn a_change_made_while_the_circuit_is_being_linked_never_reaches_the_fleet() {
     );
 }
 
-/// BUG (same place): a transition counted before `Link::new` reads `transitions()`, but
+/// Once (same place): a transition counted before `Link::new` reads `transitions()`, but
 /// delivered after the link subscribed, is heard once more than it was counted. `heard` then
 /// stays above `transitions()` for ever: the link is never "quiet", and the circuit never
 /// follows the fleet again, not even at a reconciliation. Here another process resets the
 /// circuit; this one stays open (for the hour it was forced open for).
 #[test]
-#[ignore = "bug: a change delivered just after the link subscribes is heard twice; the circuit never follows the fleet again"]
+
 fn a_change_heard_twice_leaves_the_circuit_deaf_to_the_fleet_for_ever() {
     let Some(server) = RedisServer::start() else {
         return;

@@ -1,4 +1,4 @@
-//! Second review of the Redis store, on a local Redis Cluster: a slot that moves.
+//! A regression test from a second review of the Redis store, on a local Redis Cluster: a slot that moves.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -77,7 +77,7 @@ fn move_slot(nodes: &[RedisServer], slot: u16, from: &RedisServer, to: &RedisSer
     }
 }
 
-/// BUG (`worker.rs`: the cluster client is built with `.retries(0)`, and `refusal` and
+/// Once (`worker.rs`: the cluster client is built with `.retries(0)`, and `refusal` and
 /// `Failure::misconfiguration` take MOVED/ASK for a store that should have been built with
 /// `.cluster()`): on a cluster whose slots move (a reshard, a scale-out, a failover), the
 /// first command of a cluster store to a moved slot gets MOVED, which redis-rs surfaces instead
@@ -89,7 +89,7 @@ fn move_slot(nodes: &[RedisServer], slot: u16, from: &RedisServer, to: &RedisSer
 /// (the second at its next reconciliation). MOVED and ASK on a cluster connection should be
 /// followed (retries, or a slot refresh and one retry), and never hinted as `.cluster()`.
 #[test]
-#[ignore = "bug: a cluster store takes MOVED for a misconfiguration: it disconnects for 5 s with a wrong ERROR hint"]
+
 fn a_cluster_store_survives_a_slot_moving() {
     let Some(nodes) = cluster() else { return };
     tests::logs::logs();
