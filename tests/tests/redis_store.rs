@@ -420,6 +420,15 @@ fn a_breaker_made_while_the_fleet_probes_joins_the_probing_without_opening() {
     let a = breaker(&here, "probing", 100 * MS);
     let _ = a.call(fail);
     within(tests::SEC, || a.state().is_half_open()).expect("the period ends; no one probes");
+    // The period ends in Redis a moment after it does here (the trip took a moment to push).
+    let mut conn = server.connection();
+    within(tests::SEC, || {
+        !redis::cmd("EXISTS")
+            .arg("failfast:{probing}:open")
+            .query::<bool>(&mut conn)
+            .unwrap()
+    })
+    .expect("the period ends in Redis");
     let later = connected(&RedisStore::new(&server.url()).unwrap());
     let heard = std::sync::Arc::new(Heard::default());
     let b = Breaker::builder("probing")
