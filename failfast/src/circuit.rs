@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use crate::backoff::Backoff;
@@ -105,6 +105,8 @@ pub struct Circuit {
     pending: Mutex<Pending>,
     /// Whether the circuit waits in the delivery thread's queue.
     awaiting_delivery: AtomicBool,
+    /// Told of every transition as it is made: see [`Circuit::watch`].
+    watcher: OnceLock<Weak<dyn Listener>>,
 }
 
 #[derive(Debug)]
@@ -136,6 +138,7 @@ impl Circuit {
             observers: Mutex::new(Vec::new()),
             pending: Mutex::new(Pending::default()),
             awaiting_delivery: AtomicBool::new(false),
+            watcher: OnceLock::new(),
         })
     }
 
@@ -589,13 +592,26 @@ impl Circuit {
             return;
         }
         self.transitions.fetch_add(1, Relaxed);
-        lock(&self.pending).queue.push_back(Transition {
+        let transition = Transition {
             name: self.name.clone(),
             from,
             to,
             reason,
             open_for,
-        });
+        };
+        if let Some(watcher) = self.watcher.get().and_then(Weak::upgrade) {
+            watcher.on_transition(&transition);
+        }
+        lock(&self.pending).queue.push_back(transition);
+    }
+
+    /// Tells `watcher` of every transition of the circuit as it is made, under the circuit's
+    /// lock, before listeners hear of it: what a store needs to push changes that no slow
+    /// listener may hold up. The watcher must be quick, must not panic, and must not call
+    /// into the circuit. One per circuit: a second is ignored.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn watch(&self, watcher: Weak<dyn Listener>) {
+        let _ = self.watcher.set(watcher);
     }
 
     /// Delivers queued transitions, in order, one at a time, with no lock of the circuit held.

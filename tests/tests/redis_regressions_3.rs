@@ -1,5 +1,6 @@
-//! Third adversarial review of the Redis store: failing tests (ignored) for what the second
-//! review's fixes broke or missed. Each test's comment says how the store fails.
+//! Regression tests from a third adversarial review of the Redis store (a probe outliving its
+//! token, a pushed-again reset dropped, a slow listener holding up its own circuit's changes),
+//! and must pass. Each test's comment says how the store once failed.
 
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
@@ -99,7 +100,7 @@ fn script_losing_proxy(
 /// the probe timeout from the moment the probe starts (renew on every take, or whenever less
 /// than the whole ttl is left).
 #[test]
-#[ignore = "bug: a token with more than half its ttl left is not renewed, and expires under a long probe"]
+
 fn a_probe_longer_than_half_its_timeout_outlives_its_token() {
     let Some(server) = RedisServer::start() else {
         return;
@@ -197,7 +198,7 @@ fn a_probe_longer_than_half_its_timeout_outlives_its_token() {
 /// the change was made after; and do not mark as `retried` a change whose push Redis refused
 /// (READONLY, MASTERDOWN, MOVED: not made).
 #[test]
-#[ignore = "bug: a retried reset made after a stale (or no) version is dropped though it was never made"]
+
 fn a_reset_whose_push_is_lost_is_dropped_if_the_store_was_behind() {
     reset_made_while_behind(true);
 }
@@ -308,7 +309,7 @@ impl failfast::Listener for Slow {
 /// lock, not through the listener queue), or the link takes the change from the circuit
 /// (`transitions()`, `peek()`) when it is woken, rather than from the delivery.
 #[test]
-#[ignore = "bug: a slow listener of a circuit holds up the push of the circuit's own changes"]
+
 fn a_slow_listener_holds_up_the_push_of_its_circuits_own_changes() {
     let Some(server) = RedisServer::start() else {
         return;

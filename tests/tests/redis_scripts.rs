@@ -55,9 +55,20 @@ fn run(conn: &mut Connection, script: &Script, by: &str, args: &[&str]) -> Vec<S
     invocation.invoke(conn).expect("the script runs")
 }
 
+/// Runs the change `script` (open or close) as writer `by`: its arguments, then a number no
+/// change of the test had before.
+fn change(conn: &mut Connection, script: &Script, by: &str, args: &[&str]) -> Vec<String> {
+    static CHANGES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = CHANGES
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .to_string();
+    let args: Vec<&str> = args.iter().copied().chain([seq.as_str()]).collect();
+    run(conn, script, by, &args)
+}
+
 /// Trips the circuit as writer `by`, for 30 s.
 fn trip(conn: &mut Connection, s: &Scripts, by: &str) -> Vec<String> {
-    run(conn, &s.open, by, &["trip", "", "", "30000", "600000"])
+    change(conn, &s.open, by, &["trip", "", "", "30000", "600000"])
 }
 
 /// A record's version as the scripts take it: epoch and generation, as text.
@@ -98,7 +109,7 @@ fn only_the_first_of_racing_trips_opens_and_the_rest_learn_the_record() {
     let first = trip(&mut conn, &s, "1");
     assert_eq!(first[0], "1");
     assert_eq!(&first[3..], ["open", "30000", "1"]);
-    let second = run(&mut conn, &s.open, "2", &["trip", "", "", "5000", "600000"]);
+    let second = change(&mut conn, &s.open, "2", &["trip", "", "", "5000", "600000"]);
     assert_eq!(second[0], "0", "already open: not applied");
     assert_eq!(version(&second), version(&first));
     assert_eq!(second[5], "1", "written by the first");
@@ -117,10 +128,10 @@ fn a_late_close_or_reopen_cannot_undo_a_newer_record() {
     let opened = trip(&mut conn, &s, "1");
     let (epoch, generation) = version_args(&opened);
     // Someone resets, then trips again: the record moved on twice.
-    run(&mut conn, &s.close, "2", &["reset", "", "", "600000"]);
+    change(&mut conn, &s.close, "2", &["reset", "", "", "600000"]);
     let newer = trip(&mut conn, &s, "2");
     // A probe result about the first period arrives late: it changes nothing.
-    let late_close = run(
+    let late_close = change(
         &mut conn,
         &s.close,
         "1",
@@ -129,7 +140,7 @@ fn a_late_close_or_reopen_cannot_undo_a_newer_record() {
     assert_eq!(late_close[0], "0");
     assert_eq!(version(&late_close), version(&newer));
     assert_eq!(late_close[3], "open");
-    let late_reopen = run(
+    let late_reopen = change(
         &mut conn,
         &s.open,
         "1",
@@ -139,10 +150,10 @@ fn a_late_close_or_reopen_cannot_undo_a_newer_record() {
     assert_eq!(version(&late_reopen), version(&newer));
     // The same close, with the current version, applies once; repeated, it does nothing.
     let (e, g) = version_args(&newer);
-    let closed = run(&mut conn, &s.close, "1", &["probes", &e, &g, "600000"]);
+    let closed = change(&mut conn, &s.close, "1", &["probes", &e, &g, "600000"]);
     assert_eq!(closed[0], "1");
     assert_eq!(closed[3], "closed");
-    let again = run(&mut conn, &s.close, "1", &["probes", &e, &g, "600000"]);
+    let again = change(&mut conn, &s.close, "1", &["probes", &e, &g, "600000"]);
     assert_eq!(again[0], "0");
     assert_eq!(version(&again), version(&closed));
 }
@@ -156,7 +167,7 @@ fn a_record_made_after_redis_lost_its_data_comes_after_every_older_one() {
     let mut last = (0, 0);
     for _ in 0..5 {
         let opened = trip(&mut conn, &s, "1");
-        run(&mut conn, &s.close, "1", &["reset", "", "", "600000"]);
+        change(&mut conn, &s.close, "1", &["reset", "", "", "600000"]);
         let closed = run(&mut conn, &s.read, "1", &[]);
         assert!(version(&opened) > last && version(&closed) > version(&opened));
         last = version(&closed);
@@ -191,7 +202,7 @@ fn every_key_expires() {
         (4_000..=5_000).contains(&pttl(&mut conn, PROBES)),
         "a token lives as long as a probe may"
     );
-    run(&mut conn, &s.close, "1", &["probes", &e, &g, "2000"]);
+    change(&mut conn, &s.close, "1", &["probes", &e, &g, "2000"]);
     assert!(
         (1_000..=2_000).contains(&pttl(&mut conn, STATE)),
         "a closed record is kept for a while"
@@ -250,7 +261,7 @@ fn every_change_is_announced_with_its_record() {
     let mut listener = server.connection();
     let mut pubsub = listener.as_pubsub();
     pubsub.subscribe(CHANNEL).unwrap();
-    let opened = run(
+    let opened = change(
         &mut conn,
         &s.open,
         "7",
@@ -260,8 +271,33 @@ fn every_change_is_announced_with_its_record() {
     assert_eq!(message, format!("c {}", opened[1..].join(" ")));
     assert!(message.ends_with(" open 1500 7"), "{message}");
     // A refused change announces nothing: the next message is the reset's.
-    run(&mut conn, &s.open, "8", &["trip", "", "", "1500", "600000"]);
-    let reset = run(&mut conn, &s.close, "8", &["reset", "", "", "600000"]);
+    change(&mut conn, &s.open, "8", &["trip", "", "", "1500", "600000"]);
+    let reset = change(&mut conn, &s.close, "8", &["reset", "", "", "600000"]);
     let message: String = pubsub.get_message().unwrap().get_payload().unwrap();
     assert_eq!(message, format!("c {}", reset[1..].join(" ")));
+}
+
+#[test]
+fn a_change_pushed_twice_is_made_once() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let (mut conn, s) = (server.connection(), Scripts::new());
+    let args = ["reset", "", "", "600000", "41"];
+    let first = run(&mut conn, &s.close, "5", &args);
+    assert_eq!(first[0], "1");
+    // Someone else changes the circuit; then the same reset arrives again (its answer was lost).
+    let forced = change(
+        &mut conn,
+        &s.open,
+        "6",
+        &["force", "", "", "30000", "600000"],
+    );
+    let again = run(&mut conn, &s.close, "5", &args);
+    assert_eq!(again[0], "0", "already made: not made again");
+    assert_eq!(version(&again), version(&forced), "the later force stands");
+    assert_eq!(again[3], "open");
+    // A new change of the same writer is made.
+    let next = run(&mut conn, &s.close, "5", &["reset", "", "", "600000", "42"]);
+    assert_eq!(next[0], "1");
 }

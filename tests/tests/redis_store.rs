@@ -296,6 +296,7 @@ fn open_unannounced(server: &RedisServer, name: &str, open_ms: u64) {
         .arg("")
         .arg(open_ms)
         .arg(600_000)
+        .arg(1) // the change's number
         .invoke(&mut server.connection())
         .unwrap();
     assert_eq!(answer[0], "1");

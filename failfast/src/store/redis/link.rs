@@ -77,11 +77,6 @@ pub(super) struct LinkState {
     pub(super) known: Option<Version>,
     /// The latest local change not yet pushed.
     pub(super) change: Option<Pending>,
-    /// How many of the circuit's transitions the link has heard, or made itself.
-    heard: u64,
-    /// Transitions the link made (following the fleet) that have not been delivered to it
-    /// yet: counted in `heard` when made, so that a slow listener elsewhere holds nothing up.
-    made_unheard: u64,
     /// The phase of the latest record seen, and when it was seen.
     pub(super) fleet: Option<FleetPhase>,
     fleet_seen: Option<Instant>,
@@ -89,6 +84,8 @@ pub(super) struct LinkState {
     read_none: bool,
     /// Whether the record should be read.
     pub(super) read: bool,
+    /// Changes numbered so far.
+    changes: u64,
     pub(super) tokens: Tokens,
 }
 
@@ -103,9 +100,9 @@ pub(super) struct Pending {
     pub(super) until: Option<Instant>,
     /// When the change was made.
     pub(super) made: Instant,
-    /// Whether a push of it failed: it may have been made in Redis all the same, so an
-    /// unconditional change is pushed again only if the record has not moved on since.
-    pub(super) retried: bool,
+    /// The change's number among this link's changes: written into the record with it, so
+    /// that a change pushed again after its answer was lost is not made twice.
+    pub(super) seq: u64,
 }
 
 /// The probe tokens this process holds for the circuit.
@@ -142,13 +139,6 @@ impl Token {
     /// How long Redis keeps the token: the probe timeout, at most ten years.
     fn ttl(&self) -> Duration {
         Duration::from_millis(millis(self.claim.ttl))
-    }
-
-    /// Whether the token outlives a probe started at `now` by enough: a probe holds its
-    /// permit for up to the probe timeout, so a token with less than half of it left is
-    /// renewed when a probe takes it.
-    fn fresh(&self, now: Instant) -> bool {
-        self.expires >= later(now, self.ttl() / 2)
     }
 }
 
@@ -200,7 +190,6 @@ impl Link {
             me: me.clone(),
             work,
             state: Mutex::new(LinkState {
-                heard: circuit.transitions(),
                 read: true,
                 ..LinkState::default()
             }),
@@ -227,15 +216,11 @@ impl Link {
             if token.expires <= now {
                 continue; // Redis has let it go
             }
-            let renew = !token.fresh(now);
-            if renew {
-                tokens.to_renew.push((token.holder.clone(), token.claim));
-            }
+            // Renewed for the probe timeout from now: the probe may hold its permit that long.
+            tokens.to_renew.push((token.holder.clone(), token.claim));
             tokens.busy.push((claim.probe, token));
             drop(state);
-            if renew {
-                self.queue();
-            }
+            self.queue();
             return true;
         }
         // Ask for a claim, unless the background knows it must wait and will retry by itself.
@@ -251,6 +236,11 @@ impl Link {
     /// Takes the tokens whose time in Redis is to be renewed.
     pub(super) fn take_renewals(&self) -> Vec<(String, ProbeClaim)> {
         std::mem::take(&mut self.state().tokens.to_renew)
+    }
+
+    /// A renewal of token `holder` failed: it is tried again.
+    pub(super) fn renew_later(&self, holder: String, claim: ProbeClaim) {
+        self.state().tokens.to_renew.push((holder, claim));
     }
 
     /// Token `holder` was renewed at `at`: Redis keeps it for its probe timeout from then.
@@ -309,8 +299,7 @@ impl Link {
     /// Follows `record` (or its absence), from `source`: returns what the local circuit must
     /// do to match it, and the number of its transitions that decision assumed.
     ///
-    /// A circuit that has news of its own (a transition the link has not heard yet, or a
-    /// change not yet pushed) is left alone: its change is pushed, guarded by the version it
+    /// A circuit that has news of its own (a change not yet pushed) is left alone: its change is pushed, guarded by the version it
     /// was made after, and the answer brings the two together.
     pub(super) fn follow(
         &self,
@@ -321,7 +310,7 @@ impl Link {
         let transitions = circuit.transitions();
         let local = circuit.peek();
         let mut state = self.state();
-        let quiet = state.heard == transitions && state.change.is_none();
+        let quiet = state.change.is_none();
         state.read_none = record.is_none() && source == Source::Answer;
         let Some(record) = record else {
             // Redis knows nothing of a circuit this process knew of: it lost its data. An open
@@ -334,7 +323,7 @@ impl Link {
                     base: None,
                     until: Some(later(Instant::now(), retry_in)),
                     made: Instant::now(),
-                    retried: false,
+                    seq: state.next_seq(),
                 });
                 drop(state);
                 self.queue();
@@ -370,14 +359,6 @@ impl Link {
         phase.map(|phase| (phase, transitions))
     }
 
-    /// The link makes a transition of its own (following the fleet), or (with -1) did not
-    /// after all: it counts as heard from now.
-    pub(super) fn made(&self, transitions: i64) {
-        let mut state = self.state();
-        state.heard = state.heard.saturating_add_signed(transitions);
-        state.made_unheard = state.made_unheard.saturating_add_signed(transitions);
-    }
-
     /// Whether the fleet's circuit is known to be closed (or to have no record).
     pub(super) fn fleet_closed(&self) -> bool {
         let state = self.state();
@@ -399,10 +380,7 @@ impl Link {
 
     /// A push of `pending` failed: it is pushed again, unless a newer change replaced it.
     pub(super) fn change_again(&self, pending: Pending) {
-        self.state().change.get_or_insert(Pending {
-            retried: true,
-            ..pending
-        });
+        self.state().change.get_or_insert(pending);
     }
 
     /// This link's change made `record`: a change made since, after the version the pushed
@@ -454,7 +432,7 @@ impl Link {
         let mut state = self.state();
         let known = state.known;
         let tokens = &mut state.tokens;
-        if tokens.free.iter().any(|t| t.fresh(now)) {
+        if tokens.free.iter().any(|t| t.expires > now) {
             tokens.wanted = None; // a token already waits for the call that wants it
             return ClaimDue::Nothing;
         }
@@ -516,6 +494,14 @@ impl Link {
     }
 }
 
+impl LinkState {
+    /// Numbers the next change.
+    fn next_seq(&mut self) -> u64 {
+        self.changes += 1;
+        self.changes
+    }
+}
+
 impl Tokens {
     /// Forgets every token: the fleet's circuit moved on, and Redis dropped them with it (or
     /// will, with the change this process is about to push). Those queued to be given back
@@ -529,16 +515,12 @@ impl Tokens {
 }
 
 impl Listener for Link {
-    /// Leaves this process's transitions for the background thread to push, the latest
-    /// replacing any not yet pushed. Transitions that came from the fleet are not echoed, and
+    /// Called as each transition is made (the link watches its circuit): leaves this
+    /// process's transitions for the background thread to push, the latest replacing any not
+    /// yet pushed. Transitions that came from the fleet are not echoed, and
     /// the end of an open period is not pushed: every process sees it in the record's PTTL.
     fn on_transition(&self, transition: &Transition) {
         let mut state = self.state();
-        if transition.reason == Reason::Remote && state.made_unheard > 0 {
-            state.made_unheard -= 1; // one the link made, counted then
-        } else {
-            state.heard += 1;
-        }
         let change = match (transition.to, transition.reason) {
             (_, Reason::Remote) | (Phase::HalfOpen, _) => return,
             (Phase::Open, Reason::ProbeFailed) => Change::Reopen,
@@ -565,7 +547,7 @@ impl Listener for Link {
             base,
             until,
             made: Instant::now(),
-            retried: false,
+            seq: state.next_seq(),
         });
         state.tokens.drop_all();
         drop(state);

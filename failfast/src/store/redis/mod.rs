@@ -206,8 +206,8 @@ impl RedisStore {
         let shared = &self.handle.shared;
         let keys = Keys::new(&shared.settings.prefix, name);
         let link = Link::new(name.clone(), keys, circuit, shared.work.clone());
-        let listener: Arc<dyn Listener> = link.clone();
-        circuit.subscribe(Arc::downgrade(&listener));
+        let watcher: Arc<dyn Listener> = link.clone();
+        circuit.watch(Arc::downgrade(&watcher));
         let mut links = shared.links();
         // Letting go of the links of dropped circuits whenever their number doubles costs a
         // constant per name, even while Redis is away and nothing else prunes them.
@@ -221,10 +221,7 @@ impl RedisStore {
             // A circuit made again: it takes over what the old one had to do, and starts where
             // the fleet was, as far as the old one knew.
             if let Some((phase, seen)) = link.inherit(&old, circuit) {
-                link.made(1);
-                if !circuit.follow_remote(phase, seen) {
-                    link.made(-1);
-                }
+                circuit.follow_remote(phase, seen);
             }
         }
         link.queue();

@@ -159,8 +159,8 @@ impl Call<'_> {
     }
 
     /// Pushes `pending`; an open lasts `open_for`, and the record outlives what needs it by
-    /// `keep`. An unconditional change whose earlier push failed is pushed only if the record
-    /// is still the one it was made after: it may have been made, and followed by newer ones.
+    /// `keep`. The change's number goes with it: a change pushed again after its answer was
+    /// lost is not made twice.
     pub(super) async fn push<C>(
         &self,
         scripts: &Scripts,
@@ -172,14 +172,12 @@ impl Call<'_> {
     where
         C: redis::aio::ConnectionLike + Send,
     {
-        let (script, kind, opens) = match (pending.change, pending.retried) {
-            (Change::Trip, _) => (&scripts.open, "trip", true),
-            (Change::Reopen, _) => (&scripts.open, "reopen", true),
-            (Change::Force, false) => (&scripts.open, "force", true),
-            (Change::Force, true) => (&scripts.open, "force-if", true),
-            (Change::Close, _) => (&scripts.close, "probes", false),
-            (Change::Reset, false) => (&scripts.close, "reset", false),
-            (Change::Reset, true) => (&scripts.close, "reset-if", false),
+        let (script, kind, opens) = match pending.change {
+            Change::Trip => (&scripts.open, "trip", true),
+            Change::Reopen => (&scripts.open, "reopen", true),
+            Change::Force => (&scripts.open, "force", true),
+            Change::Close => (&scripts.close, "probes", false),
+            Change::Reset => (&scripts.close, "reset", false),
         };
         let (epoch, generation) = version_args(pending.base);
         let mut invocation = self.invocation(script);
@@ -187,7 +185,7 @@ impl Call<'_> {
         if opens {
             invocation.arg(millis(open_for));
         }
-        invocation.arg(millis(keep));
+        invocation.arg(millis(keep)).arg(pending.seq);
         parse(invocation.invoke_async(conn).await?)
     }
 

@@ -640,7 +640,10 @@ async fn serve_link(
         match bounded(shared, renewal).await {
             Ok(Answer::Claimed) => link.renewed(&holder, renewed_at),
             Ok(answer) => answered(&link, answer),
-            Err(failure) => return Err(failure),
+            Err(failure) => {
+                shared.current(&link).renew_later(holder, claim);
+                return Err(failure);
+            }
         }
     }
 
@@ -691,7 +694,7 @@ async fn serve_link(
         Ok(Answer::Made(_)) => return Ok(None),
         Err(failure) => {
             // The claim may have been made although its answer was lost: give it back.
-            link.release_later([holder]);
+            shared.current(&link).release_later([holder]);
             link.claim_later(claim, now);
             return Err(failure);
         }
@@ -715,10 +718,6 @@ fn follow(link: &Link, record: Option<Record>, source: Source) {
         return;
     };
     if let Some((phase, seen)) = link.follow(record, source, &circuit) {
-        // Counted as heard before it is made, so that its delivery finds it counted.
-        link.made(1);
-        if !circuit.follow_remote(phase, seen) {
-            link.made(-1);
-        }
+        circuit.follow_remote(phase, seen);
     }
 }
