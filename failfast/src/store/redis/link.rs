@@ -299,8 +299,9 @@ impl Link {
     /// Follows `record` (or its absence), from `source`: returns what the local circuit must
     /// do to match it, and the number of its transitions that decision assumed.
     ///
-    /// A circuit that has news of its own (a change not yet pushed) is left alone: its change is pushed, guarded by the version it
-    /// was made after, and the answer brings the two together.
+    /// A circuit that has news of its own (a change not yet pushed) is left alone: its change
+    /// is pushed, guarded by the version it was made after, and the answer brings the two
+    /// together.
     pub(super) fn follow(
         &self,
         record: Option<Record>,
