@@ -390,11 +390,14 @@ impl Circuit {
         true
     }
 
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     /// Where the circuit stands, without moving it: an open period that has ended is reported
     /// as half-open, but not entered. Reads the clock only when open.
     pub(crate) fn peek(&self) -> State {
-        let word = self.word.load(Acquire);
+        self.view(self.word.load(Acquire))
+    }
+
+    /// What the word `word` says of the circuit now.
+    fn view(&self, word: u64) -> State {
         match word & PHASE_MASK {
             CLOSED => State::Closed,
             HALF_OPEN => State::HalfOpen,
@@ -447,7 +450,8 @@ impl Circuit {
         }
     }
 
-    /// Where the circuit stands now. An open period that has ended is reported (and entered) as half-open.
+    /// Where the circuit stands now. An open period that has ended is reported (and entered)
+    /// as half-open.
     ///
     /// ```
     /// use failfast::{MemoryStore, Store};
@@ -460,28 +464,13 @@ impl Circuit {
     /// ```
     pub fn state(self: &Arc<Self>) -> State {
         let word = self.word.load(Acquire);
-        match word & PHASE_MASK {
-            CLOSED => State::Closed,
-            HALF_OPEN => State::HalfOpen,
-            _ => {
-                let now = self.clock.now();
-                let until = self.until.load(Relaxed);
-                if now < until {
-                    return State::Open {
-                        retry_in: Duration::from_nanos(until - now),
-                    };
-                }
+        match self.view(word) {
+            // The open period has ended: enter half-open, unless the circuit moved on since.
+            State::HalfOpen if word & PHASE_MASK == OPEN => {
                 self.on_alarm(generation(word));
-                match self.word.load(Acquire) & PHASE_MASK {
-                    CLOSED => State::Closed,
-                    HALF_OPEN => State::HalfOpen,
-                    _ => State::Open {
-                        retry_in: Duration::from_nanos(
-                            self.until.load(Relaxed).saturating_sub(now),
-                        ),
-                    },
-                }
+                self.peek()
             }
+            state => state,
         }
     }
 

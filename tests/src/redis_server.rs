@@ -5,6 +5,8 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+
+use failfast::RedisStore;
 use std::time::{Duration, Instant};
 
 /// How long a server may take to start answering.
@@ -223,4 +225,68 @@ fn signal(pid: u32, signal: &str) {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Waits until `store` is connected, for at most 5 s; panics if it does not connect.
+pub fn connected(store: RedisStore) -> RedisStore {
+    assert!(
+        store.wait_connected(Duration::from_secs(5)),
+        "{store:?} connects"
+    );
+    store
+}
+
+/// A field of a hash, as the test's connection reads it.
+pub fn hget(conn: &mut redis::Connection, key: &str, field: &str) -> Option<String> {
+    redis::cmd("HGET").arg(key).arg(field).query(conn).unwrap()
+}
+
+/// Waits, for at most 2 s, until the record of `name` (default prefix) has `phase` in Redis.
+pub fn record_is(server: &RedisServer, name: &str, phase: &str) {
+    let mut conn = server.connection();
+    let key = format!("failfast:{{{name}}}:state");
+    crate::within(Duration::from_secs(2), || {
+        hget(&mut conn, &key, "phase").as_deref() == Some(phase)
+    })
+    .unwrap_or_else(|| panic!("the record of {name} becomes {phase}"));
+}
+
+/// Three masters of a Redis Cluster, their slots assigned and the cluster's state ok; `None`
+/// if redis-server is not installed (outside CI).
+pub fn cluster() -> Option<Vec<RedisServer>> {
+    let settings = [
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-node-timeout",
+        "2000",
+    ];
+    let nodes: Vec<RedisServer> = (0..3)
+        .map(|_| RedisServer::start_with(&settings))
+        .collect::<Option<_>>()?;
+    let addresses: Vec<String> = nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port()))
+        .collect();
+    let created = Command::new("redis-cli")
+        .args(["--cluster", "create"])
+        .args(&addresses)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .output()
+        .expect("redis-cli (package redis-tools) is installed with redis-server");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stdout)
+    );
+    for node in &nodes {
+        let mut conn = node.connection();
+        crate::within(Duration::from_secs(10), || {
+            let info: String = redis::cmd("CLUSTER").arg("INFO").query(&mut conn).unwrap();
+            info.contains("cluster_state:ok")
+        })
+        .expect("the cluster comes up");
+    }
+    Some(nodes)
 }

@@ -6,15 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use failfast::{Breaker, Listener, Phase, RedisStore, State, Transition};
-use tests::redis_server::RedisServer;
+use tests::redis_server::{RedisServer, cluster, connected, hget, record_is};
 use tests::{SEC, fail, ok, refuses, within};
 
 const MS: Duration = Duration::from_millis(1);
-
-fn connected(store: RedisStore) -> RedisStore {
-    within(5 * SEC, || store.is_connected()).expect("the store connects");
-    store
-}
 
 /// Calls `breaker` (with `call`) every `every` until one call runs or `limit` passes.
 fn one_runs_within(
@@ -31,20 +26,6 @@ fn one_runs_within(
         std::thread::sleep(every);
     }
     false
-}
-
-fn hget(conn: &mut redis::Connection, key: &str, field: &str) -> Option<String> {
-    redis::cmd("HGET").arg(key).arg(field).query(conn).unwrap()
-}
-
-/// Waits until the record of `name` (default prefix) has `phase` in Redis.
-fn record_is(server: &RedisServer, name: &str, phase: &str) {
-    let mut conn = server.connection();
-    let key = format!("failfast:{{{name}}}:state");
-    within(2 * SEC, || {
-        hget(&mut conn, &key, "phase").as_deref() == Some(phase)
-    })
-    .unwrap_or_else(|| panic!("the record of {name} becomes {phase}"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,41 +440,6 @@ fn a_listener_never_runs_on_the_store_thread() {
 // ---------------------------------------------------------------------------------------------
 // 8. The empty name on Redis Cluster.
 // ---------------------------------------------------------------------------------------------
-
-/// Three masters, their slots assigned (as in `redis_cluster.rs`).
-fn cluster() -> Option<Vec<RedisServer>> {
-    let settings = [
-        "--cluster-enabled",
-        "yes",
-        "--cluster-config-file",
-        "nodes.conf",
-        "--cluster-node-timeout",
-        "2000",
-    ];
-    let nodes: Vec<RedisServer> = (0..3)
-        .map(|_| RedisServer::start_with(&settings))
-        .collect::<Option<_>>()?;
-    let addresses: Vec<String> = nodes
-        .iter()
-        .map(|n| format!("127.0.0.1:{}", n.port()))
-        .collect();
-    let created = std::process::Command::new("redis-cli")
-        .args(["--cluster", "create"])
-        .args(&addresses)
-        .args(["--cluster-replicas", "0", "--cluster-yes"])
-        .output()
-        .expect("redis-cli");
-    assert!(created.status.success());
-    for node in &nodes {
-        let mut conn = node.connection();
-        within(10 * SEC, || {
-            let info: String = redis::cmd("CLUSTER").arg("INFO").query(&mut conn).unwrap();
-            info.contains("cluster_state:ok")
-        })
-        .expect("the cluster comes up");
-    }
-    Some(nodes)
-}
 
 /// The empty name has a hash tag too, so its keys share a slot on Redis Cluster.
 #[test]

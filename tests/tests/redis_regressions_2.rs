@@ -9,29 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use failfast::{Breaker, RedisStore, State};
-use tests::redis_server::RedisServer;
+use tests::redis_server::{RedisServer, connected, hget, record_is};
 use tests::{SEC, fail, ok, within};
 
 const MS: Duration = Duration::from_millis(1);
-
-fn connected(store: RedisStore) -> RedisStore {
-    within(5 * SEC, || store.is_connected()).expect("the store connects");
-    store
-}
-
-fn hget(conn: &mut redis::Connection, key: &str, field: &str) -> Option<String> {
-    redis::cmd("HGET").arg(key).arg(field).query(conn).unwrap()
-}
-
-/// Waits until the record of `name` (default prefix) has `phase` in Redis.
-fn record_is(server: &RedisServer, name: &str, phase: &str) {
-    let mut conn = server.connection();
-    let key = format!("failfast:{{{name}}}:state");
-    within(2 * SEC, || {
-        hget(&mut conn, &key, "phase").as_deref() == Some(phase)
-    })
-    .unwrap_or_else(|| panic!("the record of {name} becomes {phase}"));
-}
 
 /// Whether a call ran (was not refused).
 fn ran(breaker: &Breaker) -> bool {

@@ -1,46 +1,10 @@
 //! A regression test from a second review of the Redis store, on a local Redis Cluster: a slot that moves.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use failfast::{Breaker, RedisStore};
-use tests::redis_server::RedisServer;
+use tests::redis_server::{RedisServer, cluster};
 use tests::{SEC, fail, within};
-
-/// Three masters, their slots assigned, the cluster's state ok (as in `redis_cluster.rs`).
-fn cluster() -> Option<Vec<RedisServer>> {
-    let settings = [
-        "--cluster-enabled",
-        "yes",
-        "--cluster-config-file",
-        "nodes.conf",
-        "--cluster-node-timeout",
-        "2000",
-    ];
-    let nodes: Vec<RedisServer> = (0..3)
-        .map(|_| RedisServer::start_with(&settings))
-        .collect::<Option<_>>()?;
-    let addresses: Vec<String> = nodes
-        .iter()
-        .map(|n| format!("127.0.0.1:{}", n.port()))
-        .collect();
-    let created = Command::new("redis-cli")
-        .args(["--cluster", "create"])
-        .args(&addresses)
-        .args(["--cluster-replicas", "0", "--cluster-yes"])
-        .output()
-        .expect("redis-cli");
-    assert!(created.status.success());
-    for node in &nodes {
-        let mut conn = node.connection();
-        within(10 * SEC, || {
-            let info: String = redis::cmd("CLUSTER").arg("INFO").query(&mut conn).unwrap();
-            info.contains("cluster_state:ok")
-        })
-        .expect("the cluster comes up");
-    }
-    Some(nodes)
-}
 
 fn store(node: &RedisServer) -> RedisStore {
     let store = RedisStore::builder(&node.url()).cluster().build().unwrap();

@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use failfast::{Alarm, Breaker, Clock, RedisStore};
-use tests::redis_server::RedisServer;
+use tests::redis_server::{RedisServer, connected};
 use tests::{SEC, within};
 
 const MS: Duration = Duration::from_millis(1);
@@ -25,11 +25,6 @@ fn patient(server: &RedisServer) -> RedisStore {
             .build()
             .unwrap(),
     )
-}
-
-fn connected(store: RedisStore) -> RedisStore {
-    within(5 * SEC, || store.is_connected()).expect("the store connects");
-    store
 }
 
 thread_local! {
