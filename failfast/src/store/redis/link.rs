@@ -77,11 +77,9 @@ pub(super) struct LinkState {
     pub(super) known: Option<Version>,
     /// The latest local change not yet pushed.
     pub(super) change: Option<Pending>,
-    /// The phase of the latest record seen, and when it was seen.
-    pub(super) fleet: Option<FleetPhase>,
-    fleet_seen: Option<Instant>,
-    /// Whether Redis answered that it has no record of the circuit.
-    read_none: bool,
+    /// The phase of the latest record seen (closed if Redis answered it has none), and when
+    /// it was seen.
+    fleet: Option<(FleetPhase, Instant)>,
     /// Whether the record should be read.
     pub(super) read: bool,
     /// Changes numbered so far.
@@ -312,8 +310,10 @@ impl Link {
         let local = circuit.peek();
         let mut state = self.state();
         let quiet = state.change.is_none();
-        state.read_none = record.is_none() && source == Source::Answer;
         let Some(record) = record else {
+            if source == Source::Answer {
+                state.fleet = Some((FleetPhase::Closed, Instant::now()));
+            }
             // Redis knows nothing of a circuit this process knew of: it lost its data. An open
             // circuit here is pushed again, so that the fleet converges on it.
             if let (Source::Answer, Some(_), true, State::Open { retry_in }) =
@@ -335,8 +335,7 @@ impl Link {
         if source == Source::Message && !newer {
             return None;
         }
-        state.fleet = Some(record.phase);
-        state.fleet_seen = Some(Instant::now());
+        state.fleet = Some((record.phase, Instant::now()));
         let news = state.known != Some(record.version);
         if news {
             state.known = Some(record.version);
@@ -362,8 +361,7 @@ impl Link {
 
     /// Whether the fleet's circuit is known to be closed (or to have no record).
     pub(super) fn fleet_closed(&self) -> bool {
-        let state = self.state();
-        matches!(state.fleet, Some(FleetPhase::Closed)) || state.read_none
+        matches!(self.state().fleet, Some((FleetPhase::Closed, _)))
     }
 
     /// Whether this link holds nothing worth keeping once its circuit is gone: no change to
@@ -403,7 +401,6 @@ impl Link {
         let mut state = self.state();
         state.known = old.known;
         state.fleet = old.fleet;
-        state.fleet_seen = old.fleet_seen;
         state.change = old.change.take();
         let old_tokens = &mut old.tokens;
         let unused = old_tokens.free.drain(..).map(|t| t.holder);
@@ -413,8 +410,9 @@ impl Link {
             return None; // its change is pushed first, and the answer brings the circuit along
         }
         let seen = circuit.transitions();
-        let elapsed = state.fleet_seen.map_or(Duration::ZERO, |at| at.elapsed());
-        match state.fleet? {
+        let (phase, seen_at) = state.fleet?;
+        let elapsed = seen_at.elapsed();
+        match phase {
             FleetPhase::Open(left) if left > elapsed => {
                 Some((RemotePhase::Open(left - elapsed), seen))
             }
@@ -561,6 +559,8 @@ pub(super) fn later(at: Instant, after: Duration) -> Instant {
     at.checked_add(after.min(MAX_WALL)).unwrap_or(at)
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `mutex`, carrying on through poisoning: no critical section of the store leaves its
+/// data half changed.
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

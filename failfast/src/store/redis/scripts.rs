@@ -18,6 +18,7 @@ use redis::{Script, Value};
 
 use super::keys::Keys;
 use super::link::Pending;
+use crate::store::ProbeClaim;
 
 // The scripts, in `lua/`: each file says what it takes and answers.
 const PRELUDE: &str = include_str!("lua/prelude.lua");
@@ -189,16 +190,14 @@ impl Call<'_> {
         parse(invocation.invoke_async(conn).await?)
     }
 
-    /// Claims the probe token `holder` for `ttl`, if fewer than `probes` are held in the
-    /// half-open period `base`.
-    #[allow(clippy::too_many_arguments)]
+    /// Claims the probe token `holder` for `claim` (or renews it, if `holder` has it), if
+    /// fewer than `claim.probes` are held in the half-open period `base`.
     pub(super) async fn claim<C>(
         &self,
         scripts: &Scripts,
         conn: &mut C,
         holder: &str,
-        ttl: Duration,
-        probes: u32,
+        claim: &ProbeClaim,
         base: Option<Version>,
         keep: Duration,
     ) -> redis::RedisResult<Answer>
@@ -209,8 +208,8 @@ impl Call<'_> {
         let mut invocation = self.invocation(&scripts.claim);
         invocation
             .arg(holder)
-            .arg(millis(ttl))
-            .arg(probes)
+            .arg(millis(claim.ttl))
+            .arg(claim.probes)
             .arg(epoch)
             .arg(generation)
             .arg(millis(keep));

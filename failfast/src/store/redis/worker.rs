@@ -25,7 +25,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 
 use super::connection::Connection;
 use super::keys::decode;
-use super::link::{ClaimDue, Link, Source, WorkQueue, later};
+use super::link::{ClaimDue, Link, Source, WorkQueue, later, lock};
 use super::scripts::{Answer, Call, Change, FleetPhase, Record, Scripts};
 use super::url::Target;
 use crate::name::Name;
@@ -91,7 +91,7 @@ impl Shared {
     }
 
     pub(super) fn links(&self) -> MutexGuard<'_, HashMap<Name, Arc<Link>>> {
-        self.links.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.links)
     }
 
     fn link(&self, name: &str) -> Option<Arc<Link>> {
@@ -105,10 +105,7 @@ impl Shared {
     }
 
     fn set_connected(&self, connected: bool) {
-        let _guard = self
-            .connected_lock
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let _guard = lock(&self.connected_lock);
         self.connected.store(connected, Release);
         self.connected_changed.notify_all();
     }
@@ -116,10 +113,7 @@ impl Shared {
     /// Waits until the store is connected, for at most `timeout`: returns whether it is.
     pub(super) fn wait_connected(&self, timeout: Duration) -> bool {
         let deadline = later(std::time::Instant::now(), timeout);
-        let mut guard = self
-            .connected_lock
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut guard = lock(&self.connected_lock);
         while !self.connected.load(Acquire) {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             if left.is_zero() {
@@ -507,11 +501,7 @@ impl Session<'_> {
 
     /// Logs an error answer from Redis, at most once a minute.
     fn refused(&self, error: &redis::RedisError) {
-        let mut last = self
-            .shared
-            .last_refusal
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut last = lock(&self.shared.last_refusal);
         if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
             *last = Some(Instant::now());
             let url = &self.shared.target;
@@ -628,15 +618,7 @@ async fn serve_link(
     for (holder, claim) in link.take_renewals() {
         let renewed_at = std::time::Instant::now();
         let base = link.state().known;
-        let renewal = call.claim(
-            scripts,
-            &mut conn,
-            &holder,
-            claim.ttl,
-            claim.probes,
-            base,
-            keep,
-        );
+        let renewal = call.claim(scripts, &mut conn, &holder, &claim, base, keep);
         match bounded(shared, renewal).await {
             Ok(Answer::Claimed) => link.renewed(&holder, renewed_at),
             Ok(answer) => answered(&link, answer),
@@ -665,15 +647,7 @@ async fn serve_link(
         ClaimDue::Now(claim, base) => (claim, base),
     };
     let holder = link.next_holder();
-    let claimed = call.claim(
-        scripts,
-        &mut conn,
-        &holder,
-        claim.ttl,
-        claim.probes,
-        base,
-        keep,
-    );
+    let claimed = call.claim(scripts, &mut conn, &holder, &claim, base, keep);
     let retry_at = match bounded(shared, claimed).await {
         Ok(Answer::Claimed) => {
             link.claimed(holder, claim, now);
