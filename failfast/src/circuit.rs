@@ -376,14 +376,7 @@ impl Circuit {
                 drop(inner);
                 self.arm(generation, until);
             }
-            RemotePhase::HalfOpen => {
-                let left_open = (inner.phase == Phase::Open).then_some(inner.generation);
-                self.enter(&mut inner, Phase::HalfOpen, Reason::Remote, None);
-                drop(inner);
-                if let Some(generation) = left_open {
-                    self.clock.cancel_alarm(self, Some(generation));
-                }
-            }
+            RemotePhase::HalfOpen => self.leave_open(inner, Phase::HalfOpen, Reason::Remote),
             RemotePhase::Closed => self.close_locked(inner, Reason::Remote),
         }
         self.announce(Reason::Remote);
@@ -432,8 +425,14 @@ impl Circuit {
     /// Closes the circuit, then lets go of its lock.
     fn close_locked(self: &Arc<Self>, mut inner: MutexGuard<'_, Inner>, reason: Reason) {
         inner.opens = 0;
+        self.leave_open(inner, Phase::Closed, reason);
+    }
+
+    /// Moves the circuit to `to`, closed or half-open, then lets go of its lock and of the
+    /// alarm of the open period it left, if it was open.
+    fn leave_open(self: &Arc<Self>, mut inner: MutexGuard<'_, Inner>, to: Phase, reason: Reason) {
         let left_open = (inner.phase == Phase::Open).then_some(inner.generation);
-        self.enter(&mut inner, Phase::Closed, reason, None);
+        self.enter(&mut inner, to, reason, None);
         drop(inner);
         if let Some(generation) = left_open {
             self.clock.cancel_alarm(self, Some(generation));

@@ -436,8 +436,9 @@ impl Session<'_> {
         self.serve_links(links).await
     }
 
-    /// Reads every record again (pushing first what has to be pushed), gives back probe
-    /// tokens whose lease ended, and lets go of links whose circuit is gone.
+    /// Reads every record again (pushing first what has to be pushed, and giving back the
+    /// tokens to give back), forgets tokens Redis has let go, and lets go of the links of
+    /// dropped circuits that have nothing left to do.
     async fn reconcile(&mut self) -> Result<(), Failure> {
         let now = std::time::Instant::now();
         // Every link is served here: empty the queue, so that queued links can queue again.
@@ -485,7 +486,7 @@ impl Session<'_> {
             for result in served {
                 match result {
                     Ok(Some((at, link))) => {
-                        // One retry per link: the earliest.
+                        // One retry per link: the one decided last.
                         self.deferred.retain(|(_, l)| !l.ptr_eq(&link));
                         self.deferred.push((at, link));
                     }
