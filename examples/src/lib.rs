@@ -3,7 +3,9 @@
 //! around one of these.
 //!
 //! - [`visits`]: the flagship, a web app whose visit counter lives in Redis.
+//! - [`visits_load`]: the load test of the visits app, with Redis healthy, paused and resumed.
 //! - [`local_redis`]: a `redis-server` child process for examples that need a Redis of their own.
 
 pub mod local_redis;
 pub mod visits;
+pub mod visits_load;

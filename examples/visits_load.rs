@@ -1,0 +1,110 @@
+//! The visits app under load: Redis healthy, paused, resumed; with failfast and without.
+//!
+//! `cargo run --release -p examples --example visits_load`
+//!
+//! goose (the Rust Locust) runs 32 users against the app on 127.0.0.1, each sending its next
+//! request as soon as the last is answered, for three phases of 10 s: Redis healthy, Redis
+//! paused (`SIGSTOP`), Redis resumed. It does this twice, each time with a fresh Redis and app:
+//! once with the breaker, once without. It prints requests per second and p50/p99/max latency per
+//! phase, from HDR histograms, and draws them per second into `docs/visits-load.png`.
+//!
+//! - `USERS`: simulated users (default 32).
+//! - `PHASE_SECS`: the length of each phase (default 10).
+//! - `CHART`: where to write the PNG (default `docs/visits-load.png`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use examples::visits_load::{self, LoadConfig, PHASES, Run};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match load_test().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("visits_load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn env_number(name: &str, default: u64) -> Result<u64, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("{name} must be a whole number above 0, not {v:?}")),
+        Err(_) => Ok(default),
+    }
+}
+
+async fn load_test() -> Result<(), Box<dyn std::error::Error>> {
+    let config = LoadConfig {
+        users: env_number("USERS", 32)? as usize,
+        phase: Duration::from_secs(env_number("PHASE_SECS", 10)?),
+        ..LoadConfig::default()
+    };
+    let chart = std::env::var("CHART")
+        .map_or_else(|_| PathBuf::from("docs/visits-load.png"), PathBuf::from);
+    println!(
+        "{} users; phases of {:?}; Redis timeout {:?}; open period {:?}",
+        config.users, config.phase, config.redis_timeout, config.open_for
+    );
+    let mut runs = Vec::new();
+    for breaker in [false, true] {
+        println!(
+            "running {} ...",
+            if breaker {
+                "with failfast"
+            } else {
+                "without a breaker"
+            }
+        );
+        runs.push(visits_load::run(&config, breaker).await?);
+    }
+    print_table(&runs);
+    if let Some(dir) = chart.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    visits_load::draw(&chart, &runs)?;
+    println!("chart: {}", chart.display());
+    Ok(())
+}
+
+fn print_table(runs: &[Run]) {
+    println!();
+    println!(
+        "| breaker | phase   | requests/s | p50      | p99      | max      | fresh  | stale  | 503 | errors |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for run in runs {
+        for (phase, s) in PHASES.iter().zip(&run.phases) {
+            println!(
+                "| {:<7} | {phase:<7} | {:>10.0} | {:>8.2?} | {:>8.2?} | {:>8.2?} | {:>6} | {:>6} | {:>3} | {:>6} |",
+                if run.breaker { "on" } else { "off" },
+                s.throughput,
+                s.p50,
+                s.p99,
+                s.max,
+                s.answers[0],
+                s.answers[1],
+                s.answers[2],
+                s.answers[3],
+            );
+        }
+    }
+    println!();
+    for run in runs {
+        let [healthy, paused, _] = &run.phases;
+        println!(
+            "breaker {}: paused p99 {:.2?}, paused throughput {:.0}% of healthy; counting again {} after the resume",
+            if run.breaker { "on " } else { "off" },
+            paused.p99,
+            100.0 * paused.throughput / healthy.throughput.max(f64::MIN_POSITIVE),
+            run.healed_after
+                .map_or("never".to_owned(), |d| format!("{d:.2?}")),
+        );
+    }
+}

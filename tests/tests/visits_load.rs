@@ -1,0 +1,51 @@
+//! The visits load test, in small: a few users, one-second phases.
+
+use std::time::Duration;
+
+use examples::visits_load::{self, Answer, LoadConfig};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_load_test_sees_the_three_phases() {
+    if !tests::redis_server::available() {
+        return;
+    }
+    let config = LoadConfig {
+        users: 4,
+        phase: Duration::from_secs(2),
+        redis_timeout: Duration::from_millis(100),
+        open_for: Duration::from_millis(500),
+    };
+    let run = visits_load::run(&config, true)
+        .await
+        .expect("the load test runs");
+    let [healthy, paused, resumed] = &run.phases;
+    // answers: fresh, stale, unavailable, error
+    assert!(healthy.answers[0] > 0, "{healthy:?}");
+    assert_eq!(&healthy.answers[1..], [0, 0, 0], "{healthy:?}");
+    // A request answered by Redis just before the pause may complete just after it.
+    let counted_while_paused = run.samples.iter().filter(|s| {
+        s.answer == Answer::Fresh && s.began() > run.paused_at && s.at < run.resumed_at
+    });
+    assert_eq!(
+        counted_while_paused.count(),
+        0,
+        "nothing is counted while Redis is paused"
+    );
+    assert!(paused.answers[1] > 0, "{paused:?}");
+    assert_eq!(&paused.answers[2..], [0, 0], "{paused:?}");
+    assert!(
+        paused.p50 < config.redis_timeout,
+        "most answers do not wait on Redis: {paused:?}"
+    );
+    assert!(resumed.answers[0] > 0, "{resumed:?}");
+    let healed = run.healed_after.expect("counting resumes");
+    assert!(healed < config.phase, "{healed:?}");
+    // Each whole second's requests, and none of the last, partial second's.
+    let per_second: u64 = run.per_second.iter().map(|s| s.requests).sum();
+    let whole = Duration::from_secs(run.per_second.len() as u64);
+    assert_eq!(
+        per_second,
+        run.samples.iter().filter(|s| s.at < whole).count() as u64
+    );
+    assert!(run.paused_at < run.resumed_at);
+}
