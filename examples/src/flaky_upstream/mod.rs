@@ -1,0 +1,72 @@
+//! The flaky upstream: a mock HTTP server with one route per way an upstream misbehaves, and a
+//! client that calls each of them through failfast, to show what the breaker does and why.
+//!
+//! The routes are the scenarios of a well-known walk through Python's Tenacity: random `500`s,
+//! answers slower than the client's timeout, `404`, `429` rate limiting and `204` empty.
+//!
+//! - [`server`]: the mock upstream ([`Upstream`]), which counts the requests that reach it.
+
+pub mod server;
+
+use std::fmt;
+
+pub use server::{Upstream, UpstreamConfig};
+/// One way the upstream misbehaves, and the route that shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scenario {
+    /// `/random_error`: `500` to a share of the requests, `200` to the others.
+    RandomError,
+    /// `/timeout`: `200`, but only after longer than the client waits.
+    Timeout,
+    /// `/not_found`: always `404`.
+    NotFound,
+    /// `/rate_limit`: `200` up to a number of requests per window, then `429` with
+    /// `Retry-After` until the window ends.
+    RateLimit,
+    /// `/empty_response`: `204 No Content` to a share of the requests, `200` to the others.
+    EmptyResponse,
+}
+
+impl Scenario {
+    /// Every scenario, in the order the story tells them.
+    pub const ALL: [Scenario; 5] = [
+        Scenario::RandomError,
+        Scenario::Timeout,
+        Scenario::NotFound,
+        Scenario::RateLimit,
+        Scenario::EmptyResponse,
+    ];
+
+    /// The route that shows it, such as `/random_error`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Scenario::RandomError => "/random_error",
+            Scenario::Timeout => "/timeout",
+            Scenario::NotFound => "/not_found",
+            Scenario::RateLimit => "/rate_limit",
+            Scenario::EmptyResponse => "/empty_response",
+        }
+    }
+
+    /// The name of the circuit that guards it, such as `upstream/random_error`.
+    pub fn circuit(self) -> &'static str {
+        match self {
+            Scenario::RandomError => "upstream/random_error",
+            Scenario::Timeout => "upstream/timeout",
+            Scenario::NotFound => "upstream/not_found",
+            Scenario::RateLimit => "upstream/rate_limit",
+            Scenario::EmptyResponse => "upstream/empty_response",
+        }
+    }
+
+    /// Its position in [`Scenario::ALL`].
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.path())
+    }
+}
