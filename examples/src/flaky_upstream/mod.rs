@@ -2,14 +2,21 @@
 //! client that calls each of them through failfast, to show what the breaker does and why.
 //!
 //! The routes are the scenarios of a well-known walk through Python's Tenacity: random `500`s,
-//! answers slower than the client's timeout, `404`, `429` rate limiting and `204` empty.
+//! answers slower than the client's timeout, `404`, `429` rate limiting and `204` empty. Tenacity
+//! *retries* a failed call; a breaker decides whether to make the call at all. So the client
+//! counts `5xx`, timeouts, transport errors and `429` against the circuit, and ignores `404`
+//! (the resource does not exist; the upstream is fine) and `204` (an empty answer is an answer).
+//! Every scenario has a circuit of its own, so the trips of one do not hide the next one's story.
 //!
 //! - [`server`]: the mock upstream ([`Upstream`]), which counts the requests that reach it.
+//! - [`client`]: the guarded client ([`Client`]) and its error type ([`UpstreamError`]).
 
+pub mod client;
 pub mod server;
 
 use std::fmt;
 
+pub use client::{Client, ClientConfig, ClientError, UpstreamError};
 pub use server::{Upstream, UpstreamConfig};
 /// One way the upstream misbehaves, and the route that shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
