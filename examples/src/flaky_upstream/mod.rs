@@ -10,14 +10,31 @@
 //!
 //! - [`server`]: the mock upstream ([`Upstream`]), which counts the requests that reach it.
 //! - [`client`]: the guarded client ([`Client`]) and its error type ([`UpstreamError`]).
+//! - [`story`]: runs the scenarios one by one and reports, per scenario, what happened.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), examples::flaky_upstream::StoryError> {
+//! use examples::flaky_upstream::{self, Config};
+//!
+//! let reports = flaky_upstream::run(Config::default(), |progress| println!("{progress}")).await?;
+//! for report in &reports {
+//!     println!("{}: {} refused", report.scenario, report.stats.rejected);
+//! }
+//! # Ok(()) }
+//! ```
 
 pub mod client;
 pub mod server;
+pub mod story;
 
 use std::fmt;
 
 pub use client::{Client, ClientConfig, ClientError, UpstreamError};
 pub use server::{Upstream, UpstreamConfig};
+pub use story::{
+    Config, Progress, ScenarioReport, Step, StoryError, Verdict, run, run_scenario, summary,
+};
+
 /// One way the upstream misbehaves, and the route that shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scenario {
