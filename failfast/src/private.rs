@@ -4,6 +4,7 @@
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::breaker::Breaker;
@@ -128,11 +129,19 @@ where
     if !enabled {
         return body.await;
     }
-    let counted = Cell::new(false);
+    // Atomic rather than a `Cell`: it lives across the await, and the future must stay `Send`.
+    let counted = AtomicBool::new(false);
     let result = breaker
-        .run_if(|e: &E| remember(&counted, counts(e)), body)
+        .run_if(
+            |e: &E| {
+                let counts = counts(e);
+                counted.store(counts, Ordering::Relaxed);
+                counts
+            },
+            body,
+        )
         .await;
-    match answer_or_fall_back(result, counted.get()) {
+    match answer_or_fall_back(result, counted.load(Ordering::Relaxed)) {
         Ok(answer) => answer,
         Err(error) => fallback(error).await,
     }

@@ -198,3 +198,37 @@ fn visibility_and_other_attributes_stay_in_place() {
     assert_eq!(visibility::attributed(4), Ok(8));
     assert!(Registry::global().get("shape_attributes").is_some());
 }
+
+async fn stale_count(_: failfast::Error<ApiError>) -> Result<u8, ApiError> {
+    Ok(0)
+}
+
+#[failfast("shape_async_fallback", 3600, fallback = stale_count)]
+async fn count_or_stale(fail: bool) -> Result<u8, ApiError> {
+    tokio::task::yield_now().await;
+    if fail { Err(ApiError::Down) } else { Ok(5) }
+}
+
+async fn unknown(_: failfast::Error<std::convert::Infallible>) -> String {
+    "unknown".to_owned()
+}
+
+#[failfast("shape_async_total_fallback", 3600, fallback = unknown)]
+async fn greeting() -> String {
+    tokio::task::yield_now().await;
+    "hello".to_owned()
+}
+
+/// Once, an async fallback made the future `!Send` (a `Cell` held across an await), so such a
+/// function could not be an axum handler or be spawned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_fn_with_a_fallback_can_be_spawned() {
+    assert_eq!(tokio::spawn(count_or_stale(false)).await.unwrap(), Ok(5));
+    assert_eq!(tokio::spawn(count_or_stale(true)).await.unwrap(), Ok(0));
+    assert_eq!(
+        tokio::spawn(count_or_stale(false)).await.unwrap(),
+        Ok(0),
+        "open: the fallback"
+    );
+    assert_eq!(tokio::spawn(greeting()).await.unwrap(), "hello");
+}
