@@ -3,7 +3,6 @@
 //! around one of these.
 //!
 //! - [`visits`]: the flagship, a web app whose visit counter lives in Redis.
-//! - [`visits_load`]: the load test of the visits app, with Redis healthy, paused and resumed.
 //! - [`flaky_upstream`]: a mock upstream that misbehaves in five ways (random 500s, slow answers,
 //!   404, 429 rate limiting, 204 empty), and a client that calls each through failfast.
 //! - [`local_redis`]: a `redis-server` child process for examples that need a Redis of their own.
@@ -11,4 +10,3 @@
 pub mod flaky_upstream;
 pub mod local_redis;
 pub mod visits;
-pub mod visits_load;

@@ -270,6 +270,9 @@ impl fmt::Display for Open {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Whole milliseconds, rounded up: precise enough to act on, short enough to log.
         let millis = self.retry_in().as_nanos().div_ceil(1_000_000);
+        if millis == 0 {
+            return write!(f, "circuit `{}` is open; retry now", self.name);
+        }
         let retry_in = Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX));
         write!(f, "circuit `{}` is open; retry in {retry_in:?}", self.name)
     }
@@ -339,5 +342,16 @@ mod tests {
     fn a_rejection_is_three_words_and_a_result_holding_one_no_more() {
         assert_eq!(std::mem::size_of::<Open>(), 24);
         assert_eq!(std::mem::size_of::<Result<u64, Open>>(), 24);
+    }
+
+    #[test]
+    fn a_rejection_says_retry_now_rather_than_in_zero_time() {
+        let clock = crate::ManualClock::new();
+        let handle = ClockHandle::Custom(std::sync::Arc::new(clock.clone()));
+        let now = handle.now();
+        let open = Open::new(Name::from("db"), now, &handle);
+        assert_eq!(open.to_string(), "circuit `db` is open; retry now");
+        let open = Open::new(Name::from("db"), now + 1, &handle);
+        assert_eq!(open.to_string(), "circuit `db` is open; retry in 1ms");
     }
 }

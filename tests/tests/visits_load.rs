@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use examples::visits_load::{self, Answer, LoadConfig};
+use loadtest::{Answer, LoadConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_load_test_sees_the_three_phases() {
@@ -15,7 +15,7 @@ async fn a_short_load_test_sees_the_three_phases() {
         redis_timeout: Duration::from_millis(100),
         open_for: Duration::from_millis(500),
     };
-    let run = visits_load::run(&config, true)
+    let run = loadtest::run(&config, true)
         .await
         .expect("the load test runs");
     let [healthy, paused, resumed] = &run.phases;

@@ -120,6 +120,8 @@ pub struct Running {
 /// Starts the app on the current tokio runtime and returns once it listens.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let store = RedisStore::new(&config.redis_url)?;
+    // The app's circuits, kept in a registry of its own so /health and /metrics can list them
+    // (one here; a service calling several dependencies would keep one per dependency).
     let circuits = Registry::new();
     let breaker = circuits.get_or_build(CIRCUIT, |b| {
         b.open_for(config.open_for)

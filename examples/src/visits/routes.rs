@@ -59,7 +59,8 @@ fn stale(app: &App, e: &VisitError) -> Response {
         0 => {
             app.metrics.answered("unavailable");
             let retry_after = match e {
-                VisitError::Open(open) => open.retry_in().as_secs().max(1),
+                // Whole seconds, rounded up: a client that waits that long finds it over.
+                VisitError::Open(open) => open.retry_in().as_secs_f64().ceil().max(1.0) as u64,
                 VisitError::Redis(_) => 1,
             };
             (

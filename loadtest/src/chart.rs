@@ -8,7 +8,7 @@ use std::time::Duration;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-use super::Run;
+use super::{Run, Summary};
 
 const ON: RGBColor = RGBColor(0x1b, 0x7f, 0x3b);
 const OFF: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
@@ -28,6 +28,19 @@ fn label(run: &Run) -> &'static str {
 
 fn color(run: &Run) -> RGBColor {
     if run.breaker { ON } else { OFF }
+}
+
+/// Each second's value as a flat step over that second, so that a change shows where it
+/// happened; seconds without requests are left out.
+fn steps(run: &Run, value: impl Fn(&Summary) -> f64) -> Vec<(f64, f64)> {
+    let seconds = run
+        .per_second
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.requests > 0);
+    seconds
+        .flat_map(|(s, sum)| [(s as f64, value(sum)), (s as f64 + 1.0, value(sum))])
+        .collect()
 }
 
 /// Draws `runs` into a PNG at `path`.
@@ -78,16 +91,11 @@ pub fn draw(path: &Path, runs: &[Run]) -> Result<(), Box<dyn Error>> {
         ("sans-serif", 18),
     )])?;
     for run in runs {
-        let points = run
-            .per_second
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.requests > 0);
         let line = color(run);
         latency
             .draw_series(LineSeries::new(
-                points.map(|(s, sum)| (s as f64 + 0.5, millis(sum.p99).clamp(low, high))),
-                color(run).stroke_width(3),
+                steps(run, |sum| millis(sum.p99).clamp(low, high)),
+                line.stroke_width(3),
             ))?
             .label(label(run))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], line.stroke_width(3)));
@@ -123,10 +131,7 @@ pub fn draw(path: &Path, runs: &[Run]) -> Result<(), Box<dyn Error>> {
     )])?;
     for run in runs {
         throughput.draw_series(LineSeries::new(
-            run.per_second
-                .iter()
-                .enumerate()
-                .map(|(s, sum)| (s as f64 + 0.5, sum.throughput)),
+            steps(run, |sum| sum.throughput),
             color(run).stroke_width(3),
         ))?;
     }

@@ -1,29 +1,30 @@
 //! The visits app under load: Redis healthy, paused, resumed; with failfast and without.
 //!
-//! `cargo run --release -p examples --example visits_load`
+//! `cargo run --release -p loadtest`
 //!
 //! goose (the Rust Locust) runs 32 users against the app on 127.0.0.1, each sending its next
 //! request as soon as the last is answered, for three phases of 10 s: Redis healthy, Redis
 //! paused (`SIGSTOP`), Redis resumed. It does this twice, each time with a fresh Redis and app:
-//! once with the breaker, once without. It prints requests per second and p50/p99/max latency per
-//! phase, from HDR histograms, and draws them per second into `docs/visits-load.png`.
+//! once without the breaker, once with it. It prints requests per second and p50/p99/max latency
+//! per phase, from HDR histograms, and draws them per second into a PNG.
 //!
 //! - `USERS`: simulated users (default 32).
 //! - `PHASE_SECS`: the length of each phase (default 10).
-//! - `CHART`: where to write the PNG (default `docs/visits-load.png`).
+//! - `CHART`: where to write the PNG (default `target/visits-load.png` in the workspace;
+//!   `CHART=docs/visits-load.png` refreshes the README's).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use examples::visits_load::{self, LoadConfig, PHASES, Run};
+use loadtest::{LoadConfig, PHASES, Run};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     match load_test().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("visits_load: {e}");
+            eprintln!("loadtest: {e}");
             ExitCode::FAILURE
         }
     }
@@ -46,8 +47,15 @@ async fn load_test() -> Result<(), Box<dyn std::error::Error>> {
         phase: Duration::from_secs(env_number("PHASE_SECS", 10)?),
         ..LoadConfig::default()
     };
-    let chart = std::env::var("CHART")
-        .map_or_else(|_| PathBuf::from("docs/visits-load.png"), PathBuf::from);
+    let chart = std::env::var("CHART").map_or_else(
+        |_| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../target/visits-load.png"
+            ))
+        },
+        PathBuf::from,
+    );
     println!(
         "{} users; phases of {:?}; Redis timeout {:?}; open period {:?}",
         config.users, config.phase, config.redis_timeout, config.open_for
@@ -62,32 +70,37 @@ async fn load_test() -> Result<(), Box<dyn std::error::Error>> {
                 "without a breaker"
             }
         );
-        runs.push(visits_load::run(&config, breaker).await?);
+        runs.push(loadtest::run(&config, breaker).await?);
     }
     print_table(&runs);
     if let Some(dir) = chart.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    visits_load::draw(&chart, &runs)?;
+    loadtest::draw(&chart, &runs)?;
     println!("chart: {}", chart.display());
     Ok(())
+}
+
+/// Milliseconds, to two decimals.
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn print_table(runs: &[Run]) {
     println!();
     println!(
-        "| breaker | phase   | requests/s | p50      | p99      | max      | fresh  | stale  | 503 | errors |"
+        "| breaker | phase   | requests/s | p50       | p99       | max       | fresh   | stale   | 503 | errors |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for run in runs {
         for (phase, s) in PHASES.iter().zip(&run.phases) {
             println!(
-                "| {:<7} | {phase:<7} | {:>10.0} | {:>8.2?} | {:>8.2?} | {:>8.2?} | {:>6} | {:>6} | {:>3} | {:>6} |",
+                "| {:<7} | {phase:<7} | {:>10.0} | {:>9} | {:>9} | {:>9} | {:>7} | {:>7} | {:>3} | {:>6} |",
                 if run.breaker { "on" } else { "off" },
                 s.throughput,
-                s.p50,
-                s.p99,
-                s.max,
+                ms(s.p50),
+                ms(s.p99),
+                ms(s.max),
                 s.answers[0],
                 s.answers[1],
                 s.answers[2],
@@ -99,12 +112,11 @@ fn print_table(runs: &[Run]) {
     for run in runs {
         let [healthy, paused, _] = &run.phases;
         println!(
-            "breaker {}: paused p99 {:.2?}, paused throughput {:.0}% of healthy; counting again {} after the resume",
+            "breaker {}: paused p99 {}, paused throughput {:.0}% of healthy; counting again {} after the resume",
             if run.breaker { "on " } else { "off" },
-            paused.p99,
+            ms(paused.p99),
             100.0 * paused.throughput / healthy.throughput.max(f64::MIN_POSITIVE),
-            run.healed_after
-                .map_or("never".to_owned(), |d| format!("{d:.2?}")),
+            run.healed_after.map_or("never".to_owned(), ms),
         );
     }
 }

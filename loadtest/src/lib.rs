@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use goose::prelude::*;
 
-use crate::local_redis::{LocalRedis, LocalRedisError};
-use crate::visits::{self, StartError};
+use examples::local_redis::{LocalRedis, LocalRedisError};
+use examples::visits::{self, StartError};
 
 pub use chart::draw;
 pub use samples::{Answer, Recorder, Sample, Summary};
@@ -63,7 +63,11 @@ impl From<GooseError> for LoadError {
     }
 }
 
-/// The three phases.
+/// The start of the run, while goose starts its users, which the healthy phase leaves out.
+pub const WARM_UP: Duration = Duration::from_secs(1);
+
+/// The three phases: healthy from [`WARM_UP`] to the pause, paused until the resume, resumed for
+/// one phase's length after it (goose may run on a little longer while its users stop).
 pub const PHASES: [&str; 3] = ["healthy", "paused", "resumed"];
 
 /// What one run saw.
@@ -71,7 +75,8 @@ pub const PHASES: [&str; 3] = ["healthy", "paused", "resumed"];
 pub struct Run {
     /// Whether the breaker guarded Redis.
     pub breaker: bool,
-    /// Each phase's summary, in the order of [`PHASES`].
+    /// Each phase's summary, in the order of [`PHASES`]; a request belongs to the phase in which
+    /// it was answered.
     pub phases: [Summary; 3],
     /// One summary per second of the run.
     pub per_second: Vec<Summary>,
@@ -137,11 +142,10 @@ pub async fn run(config: &LoadConfig, breaker: bool) -> Result<Run, LoadError> {
     drop(redis);
 
     let samples = recorder.samples();
-    // The first second is the users' start.
     let phases = [
-        Summary::of(&samples, Duration::from_secs(1), paused_at),
+        Summary::of(&samples, WARM_UP, paused_at),
         Summary::of(&samples, paused_at, resumed_at),
-        Summary::of(&samples, resumed_at, ended),
+        Summary::of(&samples, resumed_at, ended.min(resumed_at + phase)),
     ];
     let healed_after = samples
         .iter()
