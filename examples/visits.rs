@@ -68,8 +68,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("visits: listening on http://{}/", app.addr());
     println!("  also /metrics (Prometheus) and /health (JSON); Ctrl-C stops");
     shutdown_signal().await;
-    println!("visits: stopping");
-    app.stop().await;
+    println!("visits: stopping (again to stop at once)");
+    tokio::select! {
+        _ = app.stop() => {}
+        _ = shutdown_signal() => println!("visits: stopping at once"),
+    }
     drop(local_redis);
     Ok(())
 }

@@ -35,8 +35,19 @@ pub struct LocalRedis {
 }
 
 impl LocalRedis {
-    /// Starts a server on a free port of 127.0.0.1 and waits until it answers.
+    /// Starts a server on a free port of 127.0.0.1 and waits until it answers. A port found
+    /// free may be taken before the server binds it: then it tries another, a few times.
     pub fn start() -> Result<LocalRedis, LocalRedisError> {
+        let mut tries = 0;
+        loop {
+            match Self::start_once() {
+                Err(LocalRedisError::DidNotStart(_)) if tries < 4 => tries += 1,
+                started => return started,
+            }
+        }
+    }
+
+    fn start_once() -> Result<LocalRedis, LocalRedisError> {
         let dir = tempfile::tempdir()?;
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
             .local_addr()?

@@ -135,11 +135,9 @@ fn a_bad_port_or_breaker_setting_is_named_in_the_error() {
     }
 }
 
-#[test]
-fn it_runs_a_redis_server_of_its_own_serves_and_stops_it_on_sigterm() {
-    if !redis_server_installed() {
-        return;
-    }
+/// The program on a redis-server of its own: the child, redis-server's pid, the address, and
+/// the rest of its output.
+fn start_program() -> (Killed, u32, String, impl BufRead + Send + 'static) {
     let mut app = Killed(
         Command::new(program())
             .env_remove("REDIS_URL")
@@ -170,7 +168,38 @@ fn it_runs_a_redis_server_of_its_own_serves_and_stops_it_on_sigterm() {
         .unwrap()
         .trim_end_matches('/')
         .to_owned();
+    (app, redis_pid, addr, out)
+}
 
+fn terminate(app: &Killed) {
+    let status = Command::new("kill")
+        .args(["-TERM", &app.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Waits for the program to exit, for at most `limit`.
+fn exits_within(app: &mut Killed, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(exit) = app.0.try_wait().unwrap() {
+            return exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the app did not stop within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn it_runs_a_redis_server_of_its_own_serves_and_stops_it_on_sigterm() {
+    if !redis_server_installed() {
+        return;
+    }
+    let (mut app, redis_pid, addr, _out) = start_program();
     let answer = get(&addr, "/");
     assert!(
         answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
@@ -179,22 +208,37 @@ fn it_runs_a_redis_server_of_its_own_serves_and_stops_it_on_sigterm() {
     assert!(answer.contains("visited 1 times"), "{answer}");
     assert!(get(&addr, "/health").contains(r#""state":"closed""#));
 
-    let status = Command::new("kill")
-        .args(["-TERM", &app.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let exit = loop {
-        if let Some(exit) = app.0.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(Instant::now() < deadline, "the app did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    terminate(&app);
+    let exit = exits_within(&mut app, Duration::from_secs(10));
     assert!(exit.success(), "{exit}");
     assert!(
         !pid_alive(redis_pid),
         "redis-server (pid {redis_pid}) outlived the app"
     );
+}
+
+/// A client that never finishes its request holds the graceful shutdown for its grace (5 s); a
+/// second SIGTERM stops the program at once, and still stops its redis-server.
+#[test]
+fn a_second_sigterm_stops_it_at_once() {
+    if !redis_server_installed() {
+        return;
+    }
+    let (mut app, redis_pid, addr, mut out) = start_program();
+    let mut stuck = TcpStream::connect(&addr).unwrap();
+    stuck.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    assert!(
+        get(&addr, "/health").contains("closed"),
+        "the app takes connections"
+    );
+    terminate(&app);
+    read_until(&mut out, "stopping");
+    terminate(&app);
+    let exit = exits_within(&mut app, Duration::from_secs(2));
+    assert!(exit.success(), "{exit}");
+    assert!(
+        !pid_alive(redis_pid),
+        "redis-server (pid {redis_pid}) outlived the app"
+    );
+    drop(stuck);
 }

@@ -21,7 +21,7 @@ pub use samples::{Answer, Recorder, Sample, Summary};
 pub struct LoadConfig {
     /// Simulated users, each sending its next request as soon as the last one is answered.
     pub users: usize,
-    /// How long each phase lasts.
+    /// How long each phase lasts: whole seconds, at least one (goose counts its run time so).
     pub phase: Duration,
     /// The app's Redis timeout.
     pub redis_timeout: Duration,
@@ -55,6 +55,12 @@ pub enum LoadError {
     /// Redis could not be paused or resumed.
     #[error("pausing Redis: {0}")]
     Pause(#[from] std::io::Error),
+    /// The phase is not a whole number of seconds.
+    #[error("a phase must be a whole number of seconds, at least 1, not {0:?}")]
+    Phase(Duration),
+    /// goose stopped before the run's end (Ctrl-C): its figures would mislead.
+    #[error("the run was interrupted after {0:.1?}")]
+    Interrupted(Duration),
 }
 
 impl From<GooseError> for LoadError {
@@ -92,6 +98,9 @@ pub struct Run {
 
 /// Drives a fresh app, on a fresh Redis of its own, through the three phases.
 pub async fn run(config: &LoadConfig, breaker: bool) -> Result<Run, LoadError> {
+    if config.phase < Duration::from_secs(1) || config.phase.subsec_nanos() != 0 {
+        return Err(LoadError::Phase(config.phase));
+    }
     let redis = LocalRedis::start()?;
     let mut app_config = visits::Config::new(redis.url());
     app_config.addr.set_port(0);
@@ -134,10 +143,15 @@ pub async fn run(config: &LoadConfig, breaker: bool) -> Result<Run, LoadError> {
         .execute()
         .await?;
 
+    let ended = recorder.elapsed();
+    if ended < 3 * phase {
+        // Dropping the task drops its Redis, which kills it, paused or not.
+        outage.abort();
+        return Err(LoadError::Interrupted(ended));
+    }
     let (redis, paused_at, resumed_at) = outage
         .await
         .map_err(|e| LoadError::Goose(format!("the outage task: {e}")))??;
-    let ended = recorder.elapsed();
     app.stop().await;
     drop(redis);
 

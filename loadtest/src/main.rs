@@ -21,13 +21,35 @@ use loadtest::{LoadConfig, PHASES, Run};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match load_test().await {
+    // On SIGTERM the run is dropped, and with it the runtime's tasks and their redis-servers.
+    // (goose handles Ctrl-C itself: it ends the run early, which `run` reports.)
+    let result = tokio::select! {
+        result = load_test() => result,
+        _ = terminated() => Err("terminated".into()),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("loadtest: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(unix)]
+async fn terminated() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            terminate.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminated() {
+    std::future::pending().await
 }
 
 fn env_number(name: &str, default: u64) -> Result<u64, String> {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use loadtest::{Answer, LoadConfig};
+use loadtest::{Answer, LoadConfig, LoadError};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_load_test_sees_the_three_phases() {
@@ -48,4 +48,28 @@ async fn a_short_load_test_sees_the_three_phases() {
         run.samples.iter().filter(|s| s.at < whole).count() as u64
     );
     assert!(run.paused_at < run.resumed_at);
+}
+
+/// Once, a phase under a third of a second gave goose a run time of 0 seconds, which goose takes
+/// as "no limit": the load test never stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phase_that_is_not_whole_seconds_is_refused_at_once() {
+    for phase in [
+        Duration::ZERO,
+        Duration::from_millis(300),
+        Duration::from_millis(1500),
+    ] {
+        let config = LoadConfig {
+            users: 2,
+            phase,
+            ..LoadConfig::default()
+        };
+        let run = tokio::time::timeout(Duration::from_secs(5), loadtest::run(&config, true))
+            .await
+            .expect("refused at once");
+        assert!(
+            matches!(run, Err(LoadError::Phase(p)) if p == phase),
+            "{run:?}"
+        );
+    }
 }

@@ -1,10 +1,11 @@
 //! The visit counter: one Redis `INCR`, guarded by the app's circuit.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use failfast::{Breaker, failfast};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, RedisError};
+use redis::{AsyncCommands, ErrorKind, RedisError};
 
 /// The Redis key that holds the count.
 pub const KEY: &str = "visits";
@@ -15,6 +16,9 @@ pub enum VisitError {
     /// Redis failed or did not answer in time.
     #[error("redis: {0}")]
     Redis(#[from] RedisError),
+    /// Redis did not answer within the timeout.
+    #[error("timed out after {0:?}")]
+    TimedOut(Duration),
     /// The circuit is open: Redis was not asked.
     #[error(transparent)]
     Open(#[from] failfast::Open),
@@ -44,6 +48,7 @@ impl VisitError {
                         )
                     )
             }
+            VisitError::TimedOut(_) => true,
             VisitError::Open(_) => false,
         }
     }
@@ -52,31 +57,89 @@ impl VisitError {
 /// Counts visits in Redis through a circuit breaker.
 #[derive(Clone)]
 pub struct Counter {
-    redis: ConnectionManager,
+    redis: Arc<Connection>,
+    timeout: Duration,
     breaker: Breaker,
+}
+
+/// The connection to Redis, remade when it is stuck on an error it does not recover from.
+struct Connection {
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+    current: Mutex<ConnectionManager>,
+}
+
+impl Connection {
+    fn get(&self) -> ConnectionManager {
+        self.current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Replaces the connection with a fresh one, which connects on first use.
+    fn remake(&self) {
+        match ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone()) {
+            Ok(fresh) => *self.current.lock().unwrap_or_else(|p| p.into_inner()) = fresh,
+            Err(e) => tracing::warn!(error = %e, "could not remake the Redis connection"),
+        }
+    }
 }
 
 impl Counter {
     /// A counter on the Redis at `url`, whose commands give up after `timeout`, guarded by
     /// `breaker`. It connects on first use, so it can be made while Redis is down.
     pub fn new(url: &str, timeout: Duration, breaker: Breaker) -> Result<Counter, RedisError> {
+        let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(1));
-        let redis = ConnectionManager::new_lazy_with_config(redis::Client::open(url)?, config)?;
-        Ok(Counter { redis, breaker })
+        let current = Mutex::new(ConnectionManager::new_lazy_with_config(
+            client.clone(),
+            config.clone(),
+        )?);
+        let redis = Arc::new(Connection {
+            client,
+            config,
+            current,
+        });
+        Ok(Counter {
+            redis,
+            timeout,
+            breaker,
+        })
     }
 
-    /// Counts one visit and returns the new count.
+    /// Counts one visit and returns the new count, within the timeout whatever happens
+    /// (reconnecting included).
     ///
     /// While the circuit is open this returns `VisitError::Open` at once, without asking Redis.
     /// Timeouts and connection failures open it (see [`VisitError::is_outage`]).
     #[failfast(breaker = self.breaker, when = VisitError::is_outage)]
     pub async fn incr(&self) -> Result<u64, VisitError> {
-        let mut redis = self.redis.clone();
-        Ok(redis.incr(KEY, 1).await?)
+        match tokio::time::timeout(self.timeout, self.incr_in_redis()).await {
+            Ok(count) => Ok(count?),
+            Err(_) => Err(VisitError::TimedOut(self.timeout)),
+        }
+    }
+
+    async fn incr_in_redis(&self) -> Result<u64, RedisError> {
+        let first = self.redis.get().incr(KEY, 1).await;
+        match first {
+            // The connection manager hands out the failure of its last attempt to connect, and
+            // only then tries again: after an outage, the first command would fail although
+            // Redis is back. A refused connection sent nothing, so the retry cannot count twice.
+            Err(e) if e.is_connection_refusal() => self.redis.get().incr(KEY, 1).await,
+            // It keeps a failure other than I/O for good (a password Redis refused, which a
+            // rotation may fix): make a new connection for the next visit.
+            Err(e) if e.kind() == ErrorKind::AuthenticationFailed => {
+                self.redis.remake();
+                Err(e)
+            }
+            answer => answer,
+        }
     }
 
     /// The breaker that guards the counter.

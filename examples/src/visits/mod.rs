@@ -52,6 +52,9 @@ pub struct Config {
     /// Whether the breaker guards Redis (default true). `false` is the same app unprotected,
     /// for comparison: every request then waits on Redis.
     pub breaker: bool,
+    /// How long [`Running::stop`] lets requests under way finish before it drops them
+    /// (default 5 s).
+    pub shutdown_grace: Duration,
 }
 
 impl Config {
@@ -63,6 +66,7 @@ impl Config {
             redis_timeout: Duration::from_millis(100),
             open_for: Duration::from_secs(5),
             breaker: true,
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 }
@@ -115,6 +119,7 @@ pub struct Running {
     breaker: failfast::Breaker,
     shutdown: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
+    grace: Duration,
 }
 
 /// Starts the app on the current tokio runtime and returns once it listens.
@@ -164,6 +169,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         breaker,
         shutdown,
         server,
+        grace: config.shutdown_grace,
     })
 }
 
@@ -178,9 +184,16 @@ impl Running {
         &self.breaker
     }
 
-    /// Stops taking connections, lets the requests under way finish, and returns.
-    pub async fn stop(self) {
+    /// Stops taking connections, lets the requests under way finish for at most the shutdown
+    /// grace, and returns: a client that never finishes its request cannot hold it up.
+    pub async fn stop(mut self) {
         let _ = self.shutdown.send(());
-        let _ = self.server.await;
+        if tokio::time::timeout(self.grace, &mut self.server)
+            .await
+            .is_err()
+        {
+            tracing::warn!(grace = ?self.grace, "requests still under way after the shutdown grace: dropping them");
+            self.server.abort();
+        }
     }
 }

@@ -52,7 +52,7 @@ fn stale(app: &App, e: &VisitError) -> Response {
             "circuit open, Redis not asked; retry in {:.1} s",
             open.retry_in().as_secs_f64()
         ),
-        VisitError::Redis(e) => format!("Redis failed: {e}"),
+        failed => format!("Redis failed: {failed}"),
     };
     tracing::debug!(%why, "answering stale");
     match app.last_seen.load(Ordering::Relaxed) {
@@ -61,7 +61,7 @@ fn stale(app: &App, e: &VisitError) -> Response {
             let retry_after = match e {
                 // Whole seconds, rounded up: a client that waits that long finds it over.
                 VisitError::Open(open) => open.retry_in().as_secs_f64().ceil().max(1.0) as u64,
-                VisitError::Redis(_) => 1,
+                _ => 1,
             };
             (
                 StatusCode::SERVICE_UNAVAILABLE,
