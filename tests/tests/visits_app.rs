@@ -153,6 +153,13 @@ async fn pause_serves_stale_counts_fast_and_resume_heals_without_losing_a_count(
     let during = health(&client, &app).await;
     assert_eq!(circuit_state(&during), "open");
     assert_eq!(during["status"], "degraded");
+    assert!(
+        during["last_failure"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{during}"
+    );
     let metrics = get(&client, &app, "/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains(r#"failfast_circuit_state{circuit="redis",state="open"} 1"#),
@@ -186,7 +193,12 @@ async fn pause_serves_stale_counts_fast_and_resume_heals_without_losing_a_count(
         assert_eq!((answer.status, answer.stale), (200, false), "{answer:?}");
         counted.push(answer.count());
     }
-    assert_eq!(circuit_state(&health(&client, &app).await), "closed");
+    let after = health(&client, &app).await;
+    assert_eq!(circuit_state(&after), "closed");
+    assert_eq!(
+        (&after["status"], &after["last_failure"]),
+        (&"ok".into(), &serde_json::Value::Null)
+    );
 
     // Every count reported as fresh was a distinct increment, and Redis kept them all: its
     // count is the last one reported (the increment that timed out during the pause was applied
@@ -279,4 +291,28 @@ async fn two_instances_share_the_circuit_through_redis() {
     assert_eq!((stats.failures, stats.rejected), (0, 1), "{stats:?}");
     first.stop().await;
     second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_breaker_every_visit_waits_and_health_still_says_degraded() {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    let mut config = Config::new(server.url());
+    config.addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    config.redis_timeout = REDIS_TIMEOUT;
+    config.breaker = false;
+    let app = visits::start(config).await.expect("the app starts");
+    let client = reqwest::Client::new();
+    assert_eq!(visit(&client, &app).await.count(), 1);
+    server.pause();
+    for _ in 0..3 {
+        let answer = visit(&client, &app).await;
+        assert!(answer.stale && answer.took >= REDIS_TIMEOUT, "{answer:?}");
+    }
+    let during = health(&client, &app).await;
+    assert_eq!(during["status"], "degraded", "{during}");
+    assert_eq!(during["circuits"][0]["enabled"], false, "{during}");
+    server.resume();
+    app.stop().await;
 }

@@ -25,8 +25,8 @@ mod metrics;
 mod routes;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use failfast::{Phase, RedisStore, RedisStoreError, Registry};
@@ -109,6 +109,8 @@ struct App {
     store: RedisStore,
     /// The highest count this process has seen; 0 before the first.
     last_seen: AtomicU64,
+    /// Why the last visit that asked Redis was not counted; `None` once one is.
+    last_failure: Mutex<Option<String>>,
     metrics: metrics::Metrics,
 }
 
@@ -143,6 +145,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         circuits,
         store,
         last_seen: AtomicU64::new(0),
+        last_failure: Mutex::new(None),
         metrics: metrics::Metrics::new(),
     });
     let listener = tokio::net::TcpListener::bind(config.addr)

@@ -23,7 +23,13 @@ pub(super) fn router(app: Arc<App>) -> Router {
 
 /// Counts the visit; when Redis can't, answers with the last count seen, marked stale.
 async fn visit(State(app): State<Arc<App>>) -> Response {
-    match app.counter.incr().await {
+    let counted = app.counter.incr().await;
+    match &counted {
+        Ok(_) => *lock(&app.last_failure) = None,
+        Err(VisitError::Open(_)) => {} // Redis was not asked: the last failure still stands
+        Err(e) => *lock(&app.last_failure) = Some(e.to_string()),
+    }
+    match counted {
         Ok(count) => {
             app.last_seen.fetch_max(count, Ordering::Relaxed);
             app.metrics.answered("fresh");
@@ -97,6 +103,8 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 struct Health {
     status: &'static str,
     redis_store_connected: bool,
+    /// Why the last visit that asked Redis was not counted, until one is.
+    last_failure: Option<String>,
     circuits: Vec<CircuitHealth>,
 }
 
@@ -108,8 +116,9 @@ struct CircuitHealth {
     enabled: bool,
 }
 
-/// Every circuit's state. The app is `degraded` while any circuit is not closed: it answers,
-/// but from its fallback.
+/// Every circuit's state. The app is `degraded` while any circuit is not closed, or while the
+/// last visit that asked Redis failed (which a disabled breaker cannot show): it answers, but
+/// from its fallback.
 async fn health(State(app): State<Arc<App>>) -> axum::Json<Health> {
     let circuits: Vec<CircuitHealth> = app
         .circuits
@@ -129,12 +138,18 @@ async fn health(State(app): State<Arc<App>>) -> axum::Json<Health> {
             }
         })
         .collect();
-    let degraded = circuits.iter().any(|c| c.state != "closed");
+    let last_failure = lock(&app.last_failure).clone();
+    let degraded = last_failure.is_some() || circuits.iter().any(|c| c.state != "closed");
     axum::Json(Health {
         status: if degraded { "degraded" } else { "ok" },
         redis_store_connected: app.store.is_connected(),
+        last_failure,
         circuits,
     })
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The phase's name in `/health` and `/metrics`.
