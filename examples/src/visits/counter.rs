@@ -14,7 +14,7 @@ pub const KEY: &str = "visits";
 #[derive(Debug, thiserror::Error)]
 pub enum VisitError {
     /// Redis failed or did not answer in time.
-    #[error("redis: {0}")]
+    #[error(transparent)]
     Redis(#[from] RedisError),
     /// Redis did not answer within the timeout.
     #[error("timed out after {0:?}")]
