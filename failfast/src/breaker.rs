@@ -271,7 +271,7 @@ impl Breaker {
     }
 
     #[inline(always)]
-    fn admit(&self) -> Result<Ticket, Open> {
+    pub(crate) fn admit(&self) -> Result<Ticket, Open> {
         let shared = &*self.shared;
         if !shared.enabled.load(Relaxed) {
             return Ok(Ticket::BYPASS);
@@ -494,6 +494,31 @@ impl Breaker {
         if let TicketKind::Probe(id) = ticket.kind() {
             self.finish_probe(ticket.generation(), id, Verdict::Ignored);
         }
+    }
+
+    /// Whether a call now would be refused without asking: open, with time left. For a tower
+    /// service's `poll_ready`, which must not wait on the inner service while the circuit is
+    /// open.
+    #[inline(always)]
+    pub(crate) fn is_refusing(&self) -> bool {
+        self.shared.enabled.load(Relaxed)
+            && match self.shared.circuit.fast() {
+                Fast::Closed(_) => false,
+                Fast::Refuse(_) => true,
+                // Open on a clock without alarms, or half-open: the clock says.
+                Fast::Ask => self.shared.circuit.peek().is_open(),
+            }
+    }
+
+    /// A refusal that says to retry at once.
+    #[cfg(feature = "tower")]
+    #[cold]
+    pub(crate) fn refusal_now(&self) -> Open {
+        Open::new(
+            self.shared.name.clone(),
+            self.now(),
+            self.shared.circuit.clock(),
+        )
     }
 
     pub(crate) fn circuit(&self) -> &Circuit {

@@ -85,6 +85,8 @@ mod permit;
 mod policy;
 mod registry;
 mod run;
+#[cfg(feature = "tower")]
+pub mod service;
 mod state;
 mod stats;
 mod store;

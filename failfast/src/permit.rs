@@ -111,7 +111,7 @@ impl Ticket {
     }
 
     #[inline(always)]
-    fn spend(&mut self) -> Ticket {
+    pub(crate) fn spend(&mut self) -> Ticket {
         let ticket = *self;
         *self = Ticket::new(self.generation(), SPENT, self.started);
         ticket
@@ -222,11 +222,45 @@ impl<'a> Permit<'a> {
 impl Drop for Permit<'_> {
     #[inline(always)]
     fn drop(&mut self) {
-        match self.ticket.kind() {
-            TicketKind::Spent | TicketKind::Bypass => {}
-            _ if self.fail_on_drop => self.breaker.record(self.ticket, Verdict::Failure),
-            _ => self.breaker.release(self.ticket),
-        }
+        dropped(self.breaker, self.ticket, self.fail_on_drop);
+    }
+}
+
+/// A permit dropped unspent: a failure if the guarded code was unwinding, nothing otherwise
+/// (a probe's slot is given back).
+#[inline(always)]
+fn dropped(breaker: &Breaker, ticket: Ticket, fail_on_drop: bool) {
+    match ticket.kind() {
+        TicketKind::Spent | TicketKind::Bypass => {}
+        _ if fail_on_drop => breaker.record(ticket, Verdict::Failure),
+        _ => breaker.release(ticket),
+    }
+}
+
+/// A [`Permit`] that owns a clone of its breaker, for futures that must be `'static` (a tower
+/// service's response future).
+#[cfg(feature = "tower")]
+pub(crate) struct OwnedPermit {
+    pub(crate) breaker: Breaker,
+    pub(crate) ticket: Ticket,
+    /// As [`Permit`]'s: set while the guarded code runs.
+    pub(crate) fail_on_drop: bool,
+}
+
+#[cfg(feature = "tower")]
+impl OwnedPermit {
+    #[inline(always)]
+    pub(crate) fn spend(mut self, verdict: Verdict) {
+        let ticket = self.ticket.spend();
+        self.breaker.record(ticket, verdict);
+    }
+}
+
+#[cfg(feature = "tower")]
+impl Drop for OwnedPermit {
+    #[inline(always)]
+    fn drop(&mut self) {
+        dropped(&self.breaker, self.ticket, self.fail_on_drop);
     }
 }
 

@@ -1,0 +1,144 @@
+//! [`FailFastLayer`]: wraps services in [`FailFast`].
+
+use std::time::Duration;
+
+use http::StatusCode;
+use tower_layer::Layer;
+
+use super::FailFast;
+use super::breakers::PerRequest;
+use super::classify::Errors;
+use super::http::{FallbackResponse, HttpStatus, Unavailable};
+use super::on_open::Reject;
+use crate::breaker::Breaker;
+use crate::error::Open;
+use crate::name::Name;
+
+/// Guards services with a circuit breaker: a [`tower_layer::Layer`] that wraps each service in
+/// a [`FailFast`].
+///
+/// - `FailFastLayer::new(breaker)` (or [`named`](Self::named)) for any service: every error
+///   counts, and a refused call fails with [`failfast::Error::Open`](crate::Error::Open).
+/// - [`.http()`](Self::http) for HTTP services: 5xx and 429 responses count too, and a refused
+///   call is answered `503 Service Unavailable` with `Retry-After`, so the layer fits in an
+///   axum router; [`.fallback(..)`](Self::fallback) answers something else.
+/// - [`.classify(..)`](Self::classify) and [`.failure_status(..)`](Self::failure_status) decide
+///   what counts; [`per_request`](Self::per_request) chooses a breaker per request.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{Breaker, Error};
+/// use failfast::service::FailFastLayer;
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let breaker = Breaker::new("inventory", Duration::from_secs(30));
+/// let mut service = ServiceBuilder::new()
+///     .layer(FailFastLayer::new(breaker.clone()))
+///     .service_fn(|sku: u32| async move {
+///         if sku == 0 { Err("no such item") } else { Ok(sku * 2) }
+///     });
+/// assert_eq!(service.ready().await.unwrap().call(21).await.unwrap(), 42);
+/// assert!(matches!(service.ready().await.unwrap().call(0).await, Err(Error::Inner(_))));
+/// // The failure opened the circuit: the next call is refused without reaching the service.
+/// assert!(matches!(service.ready().await.unwrap().call(21).await, Err(Error::Open(_))));
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FailFastLayer<K = Breaker, C = Errors, R = Reject> {
+    breakers: K,
+    classify: C,
+    on_open: R,
+}
+
+impl FailFastLayer {
+    /// Guards services with `breaker`: one circuit for every call through them.
+    pub fn new(breaker: Breaker) -> Self {
+        FailFastLayer {
+            breakers: breaker,
+            classify: Errors,
+            on_open: Reject,
+        }
+    }
+
+    /// Guards services with a new [`Breaker::new`]`(name, open_for)`: it opens on the first
+    /// counted failure and stays open for `open_for`. For other settings, build the breaker
+    /// and use [`new`](Self::new).
+    pub fn named(name: impl Into<Name>, open_for: Duration) -> Self {
+        FailFastLayer::new(Breaker::new(name, open_for))
+    }
+}
+
+impl<F> FailFastLayer<PerRequest<F>> {
+    /// Guards each call with the breaker `choose` returns for its request: one circuit per
+    /// host of a client, per tenant, per route. See [`PerRequest`].
+    pub fn per_request(choose: F) -> Self {
+        FailFastLayer {
+            breakers: PerRequest::new(choose),
+            classify: Errors,
+            on_open: Reject,
+        }
+    }
+}
+
+impl<K, C, R> FailFastLayer<K, C, R> {
+    /// Decides with `classify` how each result counts: any [`Classify`](super::Classify),
+    /// such as a closure `Fn(&Result<Response, Error>) -> Outcome`.
+    pub fn classify<C2>(self, classify: C2) -> FailFastLayer<K, C2, R> {
+        FailFastLayer {
+            breakers: self.breakers,
+            classify,
+            on_open: self.on_open,
+        }
+    }
+
+    /// For HTTP services: 5xx and 429 responses count as failures (4xx do not), errors always
+    /// do, and a refused call is answered `503 Service Unavailable` with `Retry-After`.
+    pub fn http(self) -> FailFastLayer<K, HttpStatus, Unavailable> {
+        FailFastLayer {
+            breakers: self.breakers,
+            classify: HttpStatus::default(),
+            on_open: Unavailable,
+        }
+    }
+
+    /// For HTTP services: the statuses for which `is_failure` is true count as failures, and
+    /// errors always do.
+    pub fn failure_status<F>(self, is_failure: F) -> FailFastLayer<K, HttpStatus<F>, R>
+    where
+        F: Fn(StatusCode) -> bool,
+    {
+        FailFastLayer {
+            breakers: self.breakers,
+            classify: HttpStatus::new(is_failure),
+            on_open: self.on_open,
+        }
+    }
+
+    /// For HTTP services: a refused call is answered with the response `make` builds from the
+    /// refusal (a cached page, a default), rather than 503.
+    pub fn fallback<F, B>(self, make: F) -> FailFastLayer<K, C, FallbackResponse<F>>
+    where
+        F: Fn(&Open) -> http::Response<B>,
+    {
+        FailFastLayer {
+            breakers: self.breakers,
+            classify: self.classify,
+            on_open: FallbackResponse::new(make),
+        }
+    }
+}
+
+impl<S, K: Clone, C: Clone, R: Clone> Layer<S> for FailFastLayer<K, C, R> {
+    type Service = FailFast<S, K, C, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        FailFast::new(
+            inner,
+            self.breakers.clone(),
+            self.classify.clone(),
+            self.on_open.clone(),
+        )
+    }
+}
