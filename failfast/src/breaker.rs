@@ -499,6 +499,7 @@ impl Breaker {
     /// Whether a call now would be refused without asking: open, with time left. For a tower
     /// service's `poll_ready`, which must not wait on the inner service while the circuit is
     /// open.
+    #[cfg(feature = "tower")]
     #[inline(always)]
     pub(crate) fn is_refusing(&self) -> bool {
         self.shared.enabled.load(Relaxed)
