@@ -36,6 +36,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // Listening from the start, so that a signal during start-up does not kill the program
+    // before it can stop its redis-server.
+    let mut signals = Signals::new()?;
     let port = match std::env::var("PORT") {
         Ok(port) => port
             .parse::<u16>()
@@ -64,34 +67,61 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::new(redis_url);
     config.addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     config.breaker = breaker;
-    let app = visits::start(config).await?;
+    let app = tokio::select! {
+        app = visits::start(config) => app?,
+        _ = signals.next() => return Ok(()),
+    };
     println!("visits: listening on http://{}/", app.addr());
     println!("  also /metrics (Prometheus) and /health (JSON); Ctrl-C stops");
-    shutdown_signal().await;
+    signals.next().await;
     println!("visits: stopping (again to stop at once)");
     tokio::select! {
         _ = app.stop() => {}
-        _ = shutdown_signal() => println!("visits: stopping at once"),
+        _ = signals.next() => println!("visits: stopping at once"),
     }
     drop(local_redis);
     Ok(())
 }
 
-/// Ctrl-C, or SIGTERM (what `kill` and container runtimes send).
-async fn shutdown_signal() {
+/// The signals that stop the program: Ctrl-C, SIGTERM (what `kill` and container runtimes
+/// send), SIGHUP (the terminal closed) and SIGQUIT.
+struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+    streams: [tokio::signal::unix::Signal; 4],
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let streams = [
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+            signal(SignalKind::quit())?,
+        ];
+        Ok(Signals { streams })
+    }
+
+    /// Waits for the next one.
+    #[cfg(unix)]
+    async fn next(&mut self) {
+        let [interrupt, terminate, hangup, quit] = &mut self.streams;
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+            _ = hangup.recv() => {}
+            _ = quit.recv() => {}
         }
-    };
+    }
+
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals {})
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -21,7 +21,7 @@ use loadtest::{LoadConfig, PHASES, Run};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // On SIGTERM the run is dropped, and with it the runtime's tasks and their redis-servers.
+    // On SIGTERM or SIGHUP the run is dropped, and with it the runtime's tasks and their redis-servers.
     // (goose handles Ctrl-C itself: it ends the run early, which `run` reports.)
     let result = tokio::select! {
         result = load_test() => result,
@@ -39,11 +39,17 @@ async fn main() -> ExitCode {
 #[cfg(unix)]
 async fn terminated() {
     use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            terminate.recv().await;
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) {
+        (Ok(mut terminate), Ok(mut hangup)) => {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = hangup.recv() => {}
+            }
         }
-        Err(_) => std::future::pending().await,
+        _ => std::future::pending().await,
     }
 }
 

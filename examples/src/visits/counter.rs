@@ -120,6 +120,7 @@ impl Counter {
     #[failfast(breaker = self.breaker, when = VisitError::is_outage)]
     pub async fn incr(&self) -> Result<u64, VisitError> {
         match tokio::time::timeout(self.timeout, self.incr_in_redis()).await {
+            Ok(Err(e)) if e.is_timeout() => Err(VisitError::TimedOut(self.timeout)),
             Ok(count) => Ok(count?),
             Err(_) => Err(VisitError::TimedOut(self.timeout)),
         }
@@ -128,10 +129,13 @@ impl Counter {
     async fn incr_in_redis(&self) -> Result<u64, RedisError> {
         let first = self.redis.get().incr(KEY, 1).await;
         match first {
-            // The connection manager hands out the failure of its last attempt to connect, and
-            // only then tries again: after an outage, the first command would fail although
-            // Redis is back. A refused connection sent nothing, so the retry cannot count twice.
-            Err(e) if e.is_connection_refusal() => self.redis.get().incr(KEY, 1).await,
+            // The connection manager finds out that its connection is gone only by using it:
+            // it hands out the failure of its last attempt to connect (refused, or reset when
+            // Redis had no room), or fails to write to a connection Redis or a proxy closed
+            // while idle; only then does it connect again. Redis may well be healthy, so try
+            // once more. Nothing was sent on a connection that failed so (a reset after the
+            // command arrived would count the visit twice, which is rare and harmless).
+            Err(e) if e.is_connection_dropped() => self.redis.get().incr(KEY, 1).await,
             // It keeps a failure other than I/O for good (a password Redis refused, which a
             // rotation may fix): make a new connection for the next visit.
             Err(e) if e.kind() == ErrorKind::AuthenticationFailed => {

@@ -11,6 +11,9 @@ use super::routes::phase_name;
 /// process-wide one, so that several instances can run in one process (as the tests do).
 pub(super) struct Metrics {
     recorder: PrometheusRecorder,
+    /// One scrape at a time: the three state gauges of a circuit are set one by one, and two
+    /// scrapes on either side of a transition must not leave two of them at 1.
+    rendering: std::sync::Mutex<()>,
 }
 
 impl Metrics {
@@ -57,7 +60,10 @@ impl Metrics {
                 "Answers to GET /, by kind: fresh, stale, unavailable, error"
             );
         });
-        Metrics { recorder }
+        Metrics {
+            recorder,
+            rendering: std::sync::Mutex::new(()),
+        }
     }
 
     /// Counts one answer to `GET /`.
@@ -69,6 +75,7 @@ impl Metrics {
 
     /// The exposition: every circuit of `circuits` as it is now, and the app's counters.
     pub(super) fn render(&self, circuits: &Registry, store: &RedisStore) -> String {
+        let _one_at_a_time = self.rendering.lock().unwrap_or_else(|p| p.into_inner());
         with_local_recorder(&self.recorder, || {
             for breaker in circuits.names().iter().filter_map(|n| circuits.get(n)) {
                 let name = breaker.name().to_string();

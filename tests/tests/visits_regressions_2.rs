@@ -1,5 +1,5 @@
-//! Second review of the visits app (issue 8): failing tests, ignored, each with a comment saying
-//! what is wrong. Tests only; the fixes are left to the library's authors.
+//! Regressions from the second review of the visits app: each test's comment says how the app
+//! once failed (or, for the one ignored, how it still does), and what fixed it.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -45,19 +45,13 @@ fn counter_client_id(admin: &mut redis::Connection) -> String {
         .to_owned()
 }
 
-/// WRONG: a Redis that closes idle connections (`timeout` in redis.conf; managed Redis services
-/// and proxies or NAT in between do the same) trips the circuit on the first visit after every
-/// idle period, although Redis is perfectly healthy. The ConnectionManager notices the closed
-/// connection only when the INCR is written ("broken pipe": nothing reached Redis, the count is
-/// unchanged), the counter does not retry it (it retries only a *refused* connection), and the
-/// circuit, which opens on one failure, serves stale answers for the whole open period (5 s by
-/// default). Reproduce by hand: `redis-cli CONFIG SET timeout 2`, curl, wait 3 s, curl:
-/// "stale: Redis failed: broken pipe" and the circuit opens.
-/// Suggested fix: retry once on an error that proves nothing was sent (BrokenPipe on write, or
-/// the manager's cached connect error), or send an idempotent PING first after a failure / an
-/// idle period, so the INCR itself is never sent twice.
+/// Once, a Redis that closes idle connections (`timeout` in redis.conf; managed services,
+/// proxies and NAT do the same) tripped the circuit on the first visit after every idle
+/// period, though Redis was healthy: the connection manager notices the closed connection only
+/// when the INCR is written ("broken pipe", nothing sent), and the counter retried only a
+/// refused connection. Now it retries once on any dropped connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "review 2: an idle connection closed by Redis trips the circuit on the next visit"]
+
 async fn an_idle_connection_closed_by_redis_does_not_trip_the_circuit() {
     let Some(server) = RedisServer::start_with(&["--timeout", "1"]) else {
         return;
@@ -80,16 +74,12 @@ async fn an_idle_connection_closed_by_redis_does_not_trip_the_circuit() {
     app.stop().await;
 }
 
-/// WRONG: the refused-connection retry covers only `ConnectionRefused`. When Redis rejects the
-/// reconnection for another reason (here `maxclients` reached: Redis accepts the TCP connection,
-/// writes "max number of clients reached" and closes it, which the client sees as "Connection
-/// reset by peer"), the ConnectionManager caches that failure too and hands it to the next
-/// command, the half-open probe, although Redis has room again: the circuit opens for another
-/// whole period. The same first-probe bug the review fixed for a restart, with another error.
-/// Suggested fix: as above, make the first command after a failure something idempotent (PING)
-/// that absorbs the cached connect error, or retry any connect-phase error, not only refusal.
+/// Once, after `maxclients` was reached (Redis accepts the connection, says so and closes it:
+/// "connection reset"), the connection manager handed that cached failure to the first probe
+/// once Redis had room again, and the circuit opened for another period. The same retry covers
+/// it now.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "review 2: after maxclients clears, the first probe fails on the cached 'reset by peer'"]
+
 async fn after_maxclients_clears_the_first_probe_counts_again() {
     let Some(server) = RedisServer::start() else {
         return;
@@ -161,14 +151,12 @@ async fn after_maxclients_clears_the_first_probe_counts_again() {
     app.stop().await;
 }
 
-/// WRONG: `Running::stop` returns after the grace by aborting the serve task, but axum runs each
-/// connection in a task of its own (`tokio::spawn`), which the abort does not reach: a client
-/// that held a request open is still served after `stop()` returned, and the app (its Redis
-/// connection, its circuits) lives on with it, until that client hangs up. In the binary the
-/// process exits, so this only bites a program that embeds the app (the tests, the load test).
-/// Suggested fix: keep the connections' lifetime under stop's control, e.g. serve with
-/// hyper-util's `GracefulShutdown` watcher / a `JoinSet` of connection tasks that stop() aborts,
-/// or use a tower timeout plus hyper's header_read_timeout so no connection outlives the grace.
+/// Known, not fixed: `Running::stop` returns after the grace by aborting the serve task, but
+/// axum runs each connection in a task of its own, which the abort does not reach: a client
+/// that held a request open is still served after `stop()` returned, and the app lives on with
+/// it until the client hangs up. The binary exits, so this only bites a program that embeds the
+/// app (the tests, the load test). A fix would serve connections under stop's control
+/// (hyper-util's graceful shutdown, or a set of connection tasks that `stop` aborts).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "review 2: a connection outlives stop() and is still served after it returned"]
 async fn after_stop_returns_no_connection_is_served() {

@@ -1,6 +1,5 @@
-//! Second review of the visits program (issue 8): failing tests, ignored, each with a comment
-//! saying what is wrong. Run with `cargo test -p examples --test visits_binary_review2 --
-//! --ignored` (which builds the example first).
+//! Regressions from the second review of the visits program: each test's comment says how it
+//! once failed, and what fixed it.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -30,17 +29,12 @@ impl Drop for Killed {
     }
 }
 
-/// WRONG: closing the terminal the app runs in (SIGHUP; also `ssh` dropping, `tmux kill-session`,
-/// systemd's `KillSignal=SIGHUP` setups) kills the program by the signal's default action, since
-/// it listens only for Ctrl-C and SIGTERM: its `LocalRedis` is never dropped, and the
-/// redis-server it started keeps running, reparented to init, with its temporary directory
-/// (redis-server itself ignores SIGHUP, so the terminal's hang-up does not stop it either). The
-/// README says the app stops its redis-server "on exit, Ctrl-C included".
-/// Suggested fix: treat SIGHUP (and SIGQUIT) like SIGTERM in `shutdown_signal`; a belt and
-/// braces is to have the child die with its parent (PR_SET_PDEATHSIG needs unsafe `pre_exec`,
-/// which the workspace forbids; a watchdog thread or `redis-server`'s own config cannot do it).
+/// Once, closing the terminal the app ran in (SIGHUP; an `ssh` drop too) killed it by the
+/// signal's default action, since it listened only for Ctrl-C and SIGTERM, and the
+/// redis-server it started (which ignores SIGHUP) kept running. Now SIGHUP and SIGQUIT stop it
+/// as SIGTERM does. (A SIGKILL still leaves the server behind: making the child die with its
+/// parent needs `unsafe`, which the workspace forbids.)
 #[test]
-#[ignore = "review 2: SIGHUP (terminal closed) kills the app and leaves its redis-server running"]
 fn a_hang_up_stops_its_redis_server_too() {
     if Command::new("redis-server")
         .arg("--version")
@@ -98,19 +92,11 @@ fn a_hang_up_stops_its_redis_server_too() {
     );
 }
 
-/// WRONG: the program installs its SIGTERM/Ctrl-C handlers only after it has started its
-/// redis-server and printed "listening on" (`shutdown_signal()` is first polled then). A SIGTERM
-/// before that moment (a supervisor stopping a service that is still starting, or, as seen,
-/// `visits_binary`'s own tests on a busy machine: 2 failures in 10 runs with both cores busy,
-/// `it_runs_a_redis_server_of_its_own_serves_and_stops_it_on_sigterm` exiting with "signal: 15"
-/// and `a_second_sigterm_stops_it_at_once` with "the program ended") kills the program by the
-/// signal's default action, and its redis-server is left running. This test sends the SIGTERM as
-/// soon as the redis-server child appears (while `LocalRedis::start` waits for its PING), which
-/// makes the race near certain.
-/// Suggested fix: create the `signal(SignalKind::terminate())` stream and the ctrl_c listener at
-/// the very start of `run()` (before `LocalRedis::start()`), keep them, and await them later.
+/// Once, the program listened for signals only once it was serving, so a SIGTERM during
+/// start-up (a supervisor stopping a service still starting; this very test suite on a busy
+/// machine) killed it by the default action and left its redis-server running. Now it listens
+/// from its first line. This test sends the SIGTERM as soon as the redis-server child appears.
 #[test]
-#[ignore = "review 2: a SIGTERM during start-up kills the app by default action and orphans redis-server"]
 fn a_sigterm_during_start_up_still_stops_its_redis_server() {
     if Command::new("redis-server")
         .arg("--version")
