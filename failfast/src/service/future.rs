@@ -41,6 +41,7 @@ pin_project_lite::pin_project! {
 }
 
 impl<F, C, R> ResponseFuture<F, C, R> {
+    #[inline]
     pub(super) fn running(future: F, permit: OwnedPermit, classify: C, on_open: R) -> Self {
         ResponseFuture {
             state: State::Running {
@@ -52,6 +53,7 @@ impl<F, C, R> ResponseFuture<F, C, R> {
         }
     }
 
+    #[inline]
     pub(super) fn refused(open: Open, on_open: R) -> Self {
         ResponseFuture {
             state: State::Refused {
@@ -70,6 +72,7 @@ where
 {
     type Output = Result<Response, R::Error>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Refused { open, on_open } => {

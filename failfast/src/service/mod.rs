@@ -88,6 +88,7 @@ where
     type Error = R::Error;
     type Future = ResponseFuture<S::Future, C, R>;
 
+    #[inline]
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         if self.breakers.single().is_some_and(|b| b.is_refusing()) {
             // Refused in `call` without the inner service: it need not be ready.
@@ -103,6 +104,7 @@ where
         }
     }
 
+    #[inline]
     fn call(&mut self, request: Request) -> Self::Future {
         let ready = std::mem::take(&mut self.ready);
         let breaker = self.breakers.select(&request);
