@@ -19,9 +19,11 @@ use crate::name::Name;
 ///
 /// - `FailFastLayer::new(breaker)` (or [`named`](Self::named)) for any service: every error
 ///   counts, and a refused call fails with [`failfast::Error::Open`](crate::Error::Open).
-/// - [`.http()`](Self::http) for HTTP services: 5xx and 429 responses count too, and a refused
+/// - [`.http()`](Self::http) for HTTP servers: 5xx and 429 responses count too, and a refused
 ///   call is answered `503 Service Unavailable` with `Retry-After`, so the layer fits in an
 ///   axum router; [`.fallback(..)`](Self::fallback) answers something else.
+/// - [`.http_client()`](Self::http_client) for HTTP clients: 5xx and 429 count, and a refused
+///   call fails with `Error::Open`.
 /// - [`.classify(..)`](Self::classify) and [`.failure_status(..)`](Self::failure_status) decide
 ///   what counts; [`per_request`](Self::per_request) chooses a breaker per request.
 ///
@@ -93,13 +95,27 @@ impl<K, C, R> FailFastLayer<K, C, R> {
         }
     }
 
-    /// For HTTP services: 5xx and 429 responses count as failures (4xx do not), errors always
-    /// do, and a refused call is answered `503 Service Unavailable` with `Retry-After`.
+    /// For HTTP servers (an axum router, a route): 5xx and 429 responses count as failures (4xx
+    /// do not), errors always do, and a refused call is answered `503 Service Unavailable` with
+    /// `Retry-After`. The response body must implement `Default` (axum's does). Compare
+    /// [`http_client`](Self::http_client).
     pub fn http(self) -> FailFastLayer<K, HttpStatus, Unavailable> {
         FailFastLayer {
             breakers: self.breakers,
             classify: HttpStatus::default(),
             on_open: Unavailable,
+        }
+    }
+
+    /// For HTTP clients (a hyper client, a tonic channel): 5xx and 429 responses count as
+    /// failures (4xx do not), errors always do, and a refused call fails with
+    /// [`failfast::Error::Open`](crate::Error::Open), since a client's response body cannot be
+    /// made up. Compare [`http`](Self::http), for servers.
+    pub fn http_client(self) -> FailFastLayer<K, HttpStatus, Reject> {
+        FailFastLayer {
+            breakers: self.breakers,
+            classify: HttpStatus::default(),
+            on_open: Reject,
         }
     }
 

@@ -6,6 +6,11 @@ use crate::error::{Error, Open};
 /// the inner service's errors become. Implemented by [`Reject`] (generic services: the error is
 /// [`failfast::Error`](crate::Error)), [`Unavailable`](super::Unavailable) and
 /// [`FallbackResponse`](super::FallbackResponse) (HTTP services: an answer, not an error).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot answer a refused call with a `{Response}`",
+    label = "the layer's answer to a refused call",
+    note = "`.http()` answers 503, which needs an HTTP response whose body implements `Default` (a server's); for an HTTP client use `.http_client()`, which fails with `failfast::Error::Open`"
+)]
 pub trait OnOpen<Response, E> {
     /// The service's error type.
     type Error;
