@@ -10,3 +10,9 @@
 pub mod flaky_upstream;
 pub mod local_redis;
 pub mod visits;
+
+/// Locks `mutex`, going on with its data if a thread panicked while holding it: what the apps
+/// keep under locks (counts, caches) stays usable.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::lock;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -140,13 +141,13 @@ impl Routes {
 
     /// Draws from `rng`: whether this request gets the misbehaviour of probability `rate`.
     fn chance(rng: &Mutex<fastrand::Rng>, rate: f64) -> bool {
-        rng.lock().unwrap_or_else(|p| p.into_inner()).f64() < rate
+        lock(rng).f64() < rate
     }
 
     /// `None` if the request is within the rate limit; otherwise how long until the window ends.
     fn over_limit(&self) -> Option<Duration> {
         let now = Instant::now();
-        let mut window = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        let mut window = lock(&self.window);
         let (started, answered) = &mut *window;
         let start = match *started {
             Some(start) if now.duration_since(start) < self.config.rate_window => start,

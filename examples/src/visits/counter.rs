@@ -7,6 +7,8 @@ use failfast::{Breaker, failfast};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, ErrorKind, RedisError};
 
+use crate::lock;
+
 /// The Redis key that holds the count.
 pub const KEY: &str = "visits";
 
@@ -71,16 +73,13 @@ struct Connection {
 
 impl Connection {
     fn get(&self) -> ConnectionManager {
-        self.current
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        lock(&self.current).clone()
     }
 
     /// Replaces the connection with a fresh one, which connects on first use.
     fn remake(&self) {
         match ConnectionManager::new_lazy_with_config(self.client.clone(), self.config.clone()) {
-            Ok(fresh) => *self.current.lock().unwrap_or_else(|p| p.into_inner()) = fresh,
+            Ok(fresh) => *lock(&self.current) = fresh,
             Err(e) => tracing::warn!(error = %e, "could not remake the Redis connection"),
         }
     }

@@ -1,11 +1,12 @@
 //! `/metrics`: the circuits' states and counters, and the app's answers, exposed through the
 //! `metrics` facade and rendered by its Prometheus exporter.
 
-use failfast::{Phase, RedisStore, Registry};
+use failfast::{Breaker, Phase, RedisStore};
 use metrics::{Unit, counter, describe_counter, describe_gauge, gauge, with_local_recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
 use super::routes::phase_name;
+use crate::lock;
 
 /// This app instance's metrics. Each instance keeps its own recorder rather than installing a
 /// process-wide one, so that several instances can run in one process (as the tests do).
@@ -73,11 +74,11 @@ impl Metrics {
         });
     }
 
-    /// The exposition: every circuit of `circuits` as it is now, and the app's counters.
-    pub(super) fn render(&self, circuits: &Registry, store: &RedisStore) -> String {
-        let _one_at_a_time = self.rendering.lock().unwrap_or_else(|p| p.into_inner());
+    /// The exposition: every one of `breakers` as it is now, and the app's counters.
+    pub(super) fn render(&self, breakers: &[Breaker], store: &RedisStore) -> String {
+        let _one_at_a_time = lock(&self.rendering);
         with_local_recorder(&self.recorder, || {
-            for breaker in circuits.names().iter().filter_map(|n| circuits.get(n)) {
+            for breaker in breakers {
                 let name = breaker.name().to_string();
                 let phase = breaker.state().phase();
                 for each in [Phase::Closed, Phase::Open, Phase::HalfOpen] {

@@ -114,6 +114,17 @@ struct App {
     metrics: metrics::Metrics,
 }
 
+impl App {
+    /// Every circuit of the app, for `/health` and `/metrics`.
+    fn breakers(&self) -> Vec<failfast::Breaker> {
+        let names = self.circuits.names();
+        names
+            .iter()
+            .filter_map(|name| self.circuits.get(name))
+            .collect()
+    }
+}
+
 /// A running app; [`stop`](Running::stop) shuts it down.
 #[derive(Debug)]
 pub struct Running {

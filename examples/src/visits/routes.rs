@@ -12,6 +12,7 @@ use failfast::{Phase, State as CircuitState};
 use serde::Serialize;
 
 use super::{App, VisitError};
+use crate::lock;
 
 pub(super) fn router(app: Arc<App>) -> Router {
     Router::new()
@@ -88,7 +89,7 @@ fn stale(app: &App, e: &VisitError) -> Response {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
-    let body = app.metrics.render(&app.circuits, &app.store);
+    let body = app.metrics.render(&app.breakers(), &app.store);
     (
         [(
             header::CONTENT_TYPE,
@@ -121,10 +122,8 @@ struct CircuitHealth {
 /// from its fallback.
 async fn health(State(app): State<Arc<App>>) -> axum::Json<Health> {
     let circuits: Vec<CircuitHealth> = app
-        .circuits
-        .names()
+        .breakers()
         .into_iter()
-        .filter_map(|name| app.circuits.get(&name))
         .map(|breaker| {
             let state = breaker.state();
             CircuitHealth {
@@ -146,10 +145,6 @@ async fn health(State(app): State<Arc<App>>) -> axum::Json<Health> {
         last_failure,
         circuits,
     })
-}
-
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The phase's name in `/health` and `/metrics`.
