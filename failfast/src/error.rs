@@ -255,6 +255,22 @@ impl Open {
             self.retry & !RETRY_AFTER
         })
     }
+
+    /// [`retry_in`](Self::retry_in) as an HTTP `Retry-After` value: whole seconds, rounded up
+    /// so that a client that waits that long finds the open period over, and at least 1.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::new("db", Duration::from_millis(9500));
+    /// breaker.force_open(Duration::from_millis(9500));
+    /// assert_eq!(breaker.try_acquire().unwrap_err().retry_after_secs(), 10);
+    /// ```
+    pub fn retry_after_secs(&self) -> u64 {
+        let retry_in = self.retry_in();
+        let whole = retry_in.as_secs() + u64::from(retry_in.subsec_nanos() > 0);
+        whole.max(1)
+    }
 }
 
 impl fmt::Debug for Open {

@@ -66,8 +66,7 @@ fn stale(app: &App, e: &VisitError) -> Response {
         0 => {
             app.metrics.answered("unavailable");
             let retry_after = match e {
-                // Whole seconds, rounded up: a client that waits that long finds it over.
-                VisitError::Open(open) => open.retry_in().as_secs_f64().ceil().max(1.0) as u64,
+                VisitError::Open(open) => open.retry_after_secs(),
                 _ => 1,
             };
             (

@@ -131,9 +131,7 @@ where
     }
 }
 
-/// `Retry-After` in whole seconds, rounded up, at least 1: a client that waits that long
-/// finds the open period over.
+/// The `Retry-After` header of a refusal.
 fn retry_after(open: &Open) -> HeaderValue {
-    let secs = open.retry_in().as_secs_f64().ceil().max(1.0) as u64;
-    HeaderValue::from(secs)
+    HeaderValue::from(open.retry_after_secs())
 }
