@@ -249,10 +249,17 @@ pub(crate) struct OwnedPermit {
 
 #[cfg(feature = "tower")]
 impl OwnedPermit {
+    /// Records `verdict`; the permit stays, spent, until it is dropped.
     #[inline(always)]
-    pub(crate) fn spend(mut self, verdict: Verdict) {
+    pub(crate) fn spend_in_place(&mut self, verdict: Verdict) {
         let ticket = self.ticket.spend();
         self.breaker.record(ticket, verdict);
+    }
+
+    /// Whether the outcome is recorded.
+    #[inline(always)]
+    pub(crate) fn is_spent(&self) -> bool {
+        self.ticket.kind() == TicketKind::Spent
     }
 }
 

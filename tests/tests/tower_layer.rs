@@ -190,3 +190,60 @@ async fn it_boxes_into_a_box_clone_service() {
         Err(Error::Open(_))
     ));
 }
+
+/// Polls `future` once, catching a panic.
+fn poll_caught<F: Future>(future: Pin<&mut F>) -> std::thread::Result<Poll<F::Output>> {
+    let waker = futures::task::noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(&mut cx)))
+}
+
+#[tokio::test]
+async fn a_service_future_that_panics_counts_as_a_failure() {
+    let (breaker, _clock) = manual("tower_panics");
+    let mut service = FailFastLayer::new(breaker.clone()).layer(service_fn(|_: ()| {
+        std::future::poll_fn(|_| -> Poll<Result<(), &'static str>> {
+            panic!("the inner future panics")
+        })
+    }));
+    let mut future = Box::pin(service.ready().await.unwrap().call(()));
+    assert!(poll_caught(future.as_mut()).is_err(), "the panic goes on");
+    assert!(breaker.state().is_closed(), "counted when the future goes");
+    drop(future);
+    assert_eq!(breaker.stats().failures, 1);
+    assert!(breaker.state().is_open());
+}
+
+#[tokio::test]
+async fn a_classifier_that_panics_counts_as_a_failure() {
+    let (breaker, _clock) = manual("tower_classifier_panics");
+    let calls = Arc::new(AtomicU32::new(0));
+    let layer = FailFastLayer::new(breaker.clone())
+        .classify(|_: &Result<u32, &str>| -> Outcome { panic!("the classifier panics") });
+    let mut service = layer.layer(counted(calls.clone()));
+    let mut future = Box::pin(service.ready().await.unwrap().call(false));
+    assert!(poll_caught(future.as_mut()).is_err());
+    drop(future);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(breaker.stats().failures, 1);
+    assert!(breaker.state().is_open());
+}
+
+#[tokio::test]
+async fn a_response_future_polled_again_after_its_answer_panics_and_counts_once() {
+    let (breaker, _clock) = manual("tower_polled_twice");
+    let calls = Arc::new(AtomicU32::new(0));
+    let mut service = FailFastLayer::new(breaker.clone()).layer(counted(calls));
+    let mut future = Box::pin(service.ready().await.unwrap().call(false));
+    assert!(matches!(
+        poll_caught(future.as_mut()),
+        Ok(Poll::Ready(Ok(1)))
+    ));
+    let again = poll_caught(future.as_mut()).expect_err("a completed future panics");
+    let message = again.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert!(message.contains("polled after completion"), "{message}");
+    drop(future);
+    let stats = breaker.stats();
+    assert_eq!((stats.successes, stats.failures), (1, 0));
+    assert!(breaker.state().is_closed());
+}

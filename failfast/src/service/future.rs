@@ -29,7 +29,9 @@ pin_project_lite::pin_project! {
         Running {
             #[pin]
             future: F,
-            permit: Option<OwnedPermit>,
+            // Spent in place when the inner future completes: moving it out would cost a
+            // stalled reload of what `call` just stored.
+            permit: OwnedPermit,
             classify: C,
             on_open: R,
         },
@@ -46,7 +48,7 @@ impl<F, C, R> ResponseFuture<F, C, R> {
         ResponseFuture {
             state: State::Running {
                 future,
-                permit: Some(permit),
+                permit,
                 classify,
                 on_open,
             },
@@ -72,7 +74,7 @@ where
 {
     type Output = Result<Response, R::Error>;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Refused { open, on_open } => {
@@ -87,32 +89,32 @@ where
                 classify,
                 on_open,
             } => {
-                let held = permit
-                    .as_mut()
-                    .expect("`ResponseFuture` polled after completion");
+                assert!(
+                    !permit.is_spent(),
+                    "`ResponseFuture` polled after completion"
+                );
                 // If polling unwinds, the permit is dropped with this still set: a failure.
-                held.fail_on_drop = true;
-                let polled = if held.ticket.is_probe() {
+                permit.fail_on_drop = true;
+                let polled = if permit.ticket.is_probe() {
                     // Calls through the same circuit made while polling a probe are part of it.
-                    let _probing = Probing::start(held.breaker.circuit(), held.ticket.generation());
+                    let _probing =
+                        Probing::start(permit.breaker.circuit(), permit.ticket.generation());
                     future.poll(cx)
                 } else {
                     future.poll(cx)
                 };
-                held.fail_on_drop = false;
                 let Poll::Ready(result) = polled else {
+                    permit.fail_on_drop = false;
                     return Poll::Pending;
                 };
-                let mut permit = permit
-                    .take()
-                    .expect("held until the inner future completes");
-                permit.fail_on_drop = true; // a classifier that panics: a failure
+                // Still set while the classifier runs: one that panics counts as a failure.
                 let verdict = match classify.classify(&result) {
                     Outcome::Success => Verdict::Success,
                     Outcome::Failure => Verdict::Failure,
                     Outcome::Ignored => Verdict::Ignored,
                 };
-                permit.spend(verdict);
+                permit.fail_on_drop = false;
+                permit.spend_in_place(verdict);
                 Poll::Ready(result.map_err(|e| on_open.failed(e)))
             }
         }

@@ -104,7 +104,7 @@ where
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn call(&mut self, request: Request) -> Self::Future {
         let ready = std::mem::take(&mut self.ready);
         let breaker = self.breakers.select(&request);
