@@ -5,7 +5,104 @@
 //! a layer, a service, a named [`ResponseFuture`] (no boxing), and the error
 //! [`failfast::Error`](crate::Error). While the circuit is open the service is always ready
 //! and refuses inside `call`, as tower's load-shed does: a refused call never reaches, nor
-//! waits for, the inner service.
+//! waits for, the inner service. It costs about 18 ns a call (see the README's benchmark).
+//!
+//! # One circuit for a route, for a whole service, or per host
+//!
+//! **Per route**, in an axum router: only the route whose backend is down is refused, with
+//! `503 Service Unavailable` and `Retry-After`, while the others keep answering. `.http()`
+//! counts 5xx and 429 answers as failures, and the layer's error stays the router's
+//! `Infallible`, so no `HandleErrorLayer` is needed.
+//!
+//! ```
+//! use std::time::Duration;
+//! use axum::{Router, http::StatusCode, routing::get};
+//! use failfast::service::FailFastLayer;
+//!
+//! async fn prices() -> StatusCode {
+//!     StatusCode::BAD_GATEWAY // the pricing backend is down
+//! }
+//!
+//! let prices_circuit = FailFastLayer::named("prices", Duration::from_secs(30)).http();
+//! let app: Router = Router::new()
+//!     .route("/prices", get(prices).layer(prices_circuit))
+//!     .route("/health", get(|| async { "ok" }));
+//! ```
+//!
+//! **For a whole service**: [`Router::route_layer`] guards every route added before it, and
+//! [`ServiceBuilder`] stacks the layer with others around any service, such as a client; the
+//! result boxes into a `BoxCloneService` like any tower service.
+//!
+//! ```
+//! use std::time::Duration;
+//! use failfast::{Breaker, Error};
+//! use failfast::service::FailFastLayer;
+//! use tower::util::BoxCloneService;
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let breaker = Breaker::new("geocoder", Duration::from_secs(10));
+//! let geocoder: BoxCloneService<&'static str, (f64, f64), Error<std::io::Error>> =
+//!     ServiceBuilder::new()
+//!         .layer(FailFastLayer::new(breaker.clone()))
+//!         .service_fn(|city: &'static str| async move {
+//!             match city {
+//!                 "Lyon" => Ok((45.76, 4.84)),
+//!                 _ => Err(std::io::Error::other("the geocoder is down")),
+//!             }
+//!         })
+//!         .boxed_clone();
+//! assert!(geocoder.clone().oneshot("Lyon").await.is_ok());
+//! assert!(matches!(geocoder.clone().oneshot("Atlantis").await, Err(Error::Inner(_))));
+//! assert!(matches!(geocoder.oneshot("Lyon").await, Err(Error::Open(_))));
+//! # }
+//! ```
+//!
+//! **Per host of a client**: [`FailFastLayer::per_request`] takes the breaker for each request
+//! from a closure, here from a [`Registry`](crate::Registry) keyed by the request's authority,
+//! so one host going down refuses calls to it and to no other. `.http_client()` counts 5xx and
+//! 429 answers and connection errors, and a refused call fails with
+//! [`Error::Open`](crate::Error::Open) without connecting. Key by hosts your program chooses:
+//! a registry keeps a breaker for every name it was asked for.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use failfast::{Error, Registry};
+//! use failfast::service::FailFastLayer;
+//! use http_body_util::Empty;
+//! use hyper::body::Bytes;
+//! use hyper_util::client::legacy::Client;
+//! use hyper_util::rt::TokioExecutor;
+//! use tower::{Service, ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let hosts = Arc::new(Registry::new());
+//! let per_host = {
+//!     let hosts = hosts.clone();
+//!     FailFastLayer::per_request(move |request: &http::Request<Empty<Bytes>>| {
+//!         let host = request.uri().authority().map_or("", |a| a.as_str());
+//!         hosts.get_or_create(format!("hosts/{host}"), Duration::from_secs(10))
+//!     })
+//! };
+//! let mut client = ServiceBuilder::new()
+//!     .layer(per_host.http_client())
+//!     .service(Client::builder(TokioExecutor::new()).build_http());
+//!
+//! // Nothing listens on port 1: the connection is refused, and that host's circuit opens.
+//! let request = || http::Request::get("http://127.0.0.1:1/").body(Empty::new()).unwrap();
+//! let failed = client.ready().await.unwrap().call(request()).await;
+//! assert!(matches!(failed, Err(Error::Inner(_))));
+//! assert!(hosts.get("hosts/127.0.0.1:1").unwrap().state().is_open());
+//! let refused = client.ready().await.unwrap().call(request()).await;
+//! assert!(matches!(refused, Err(Error::Open(_))));
+//! # }
+//! ```
+//!
+//! [`Router::route_layer`]: https://docs.rs/axum/0.8/axum/struct.Router.html#method.route_layer
+//! [`ServiceBuilder`]: https://docs.rs/tower/0.5/tower/struct.ServiceBuilder.html
 
 mod breakers;
 mod classify;
