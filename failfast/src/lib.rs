@@ -59,6 +59,8 @@
 //! - Sharing: a [`Store`] shares circuits by name, in the process ([`MemoryStore`]) or, with
 //!   the `redis` feature, across a fleet of processes and hosts (`RedisStore`); the
 //!   [`Registry`] shares breakers by name.
+//! - Tower middleware, with the `tower` feature: `service::FailFastLayer` guards axum routes,
+//!   hyper clients, tonic channels and any other tower service (see the `service` module).
 //!
 //! # Cost
 //! An admitted call in a closed circuit costs two atomic loads and a per-thread counter; a

@@ -133,7 +133,21 @@ impl<K, C, R> FailFastLayer<K, C, R> {
     }
 
     /// For HTTP services: a refused call is answered with the response `make` builds from the
-    /// refusal (a cached page, a default), rather than 503.
+    /// refusal (a cached page, a default), rather than 503. The classifier stays as it was:
+    /// write `.http().fallback(..)` for 5xx and 429 answers to count.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum::{Router, body::Body, http::Response, routing::get};
+    /// use failfast::service::FailFastLayer;
+    ///
+    /// let cached = FailFastLayer::named("quotes", Duration::from_secs(30))
+    ///     .http()
+    ///     .fallback(|open: &failfast::Open| {
+    ///         Response::new(Body::from(format!("EURUSD 1.07 (cached; {open})")))
+    ///     });
+    /// let app: Router = Router::new().route("/quote", get(|| async { "EURUSD 1.08" }).layer(cached));
+    /// ```
     pub fn fallback<F, B>(self, make: F) -> FailFastLayer<K, C, FallbackResponse<F>>
     where
         F: Fn(&Open) -> http::Response<B>,

@@ -5,7 +5,9 @@
 //! a layer, a service, a named [`ResponseFuture`] (no boxing), and the error
 //! [`failfast::Error`](crate::Error). While the circuit is open the service is always ready
 //! and refuses inside `call`, as tower's load-shed does: a refused call never reaches, nor
-//! waits for, the inner service. It costs about 18 ns a call (see the README's benchmark).
+//! waits for, the inner service. (With a breaker chosen per request, `poll_ready` comes before
+//! the request, so it still waits for the inner service to be ready; the refused call still
+//! never reaches it.) The layer adds about 18 ns to a call (the README's benchmark).
 //!
 //! # One circuit for a route, for a whole service, or per host
 //!
@@ -101,6 +103,87 @@
 //! # }
 //! ```
 //!
+//! # Time-outs go inside the layer
+//!
+//! A time-out outside the layer drops the response future when it fires, and a dropped future
+//! records nothing (it is a cancellation), so a dependency that hangs would never open the
+//! circuit. Put the time-out between the layer and the service, where its error counts:
+//!
+//! ```
+//! use std::time::Duration;
+//! use failfast::{Breaker, Error};
+//! use failfast::service::FailFastLayer;
+//! use tower::{BoxError, ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let breaker = Breaker::new("slow_backend", Duration::from_secs(30));
+//! let service = ServiceBuilder::new()
+//!     .layer(FailFastLayer::new(breaker.clone())) // outside: sees the time-out's error
+//!     .timeout(Duration::from_millis(200))
+//!     .service_fn(|_: ()| async {
+//!         tokio::time::sleep(Duration::from_secs(60)).await; // hangs
+//!         Ok::<_, BoxError>("late")
+//!     });
+//! let timed_out = service.clone().oneshot(()).await;
+//! assert!(matches!(timed_out, Err(Error::Inner(_))));
+//! assert!(breaker.state().is_open());
+//! # }
+//! ```
+//!
+//! In an axum route, the time-out's error must become a response before it reaches `.http()`:
+//! `.layer(ServiceBuilder::new().layer(FailFastLayer::named(..).http())
+//! .layer(HandleErrorLayer::new(|_: BoxError| async { StatusCode::GATEWAY_TIMEOUT }))
+//! .timeout(d))`, where the 504 counts as a failure. (tower-http's `TimeoutLayer` answers
+//! `408 Request Timeout`, a 4xx that `.http()` does not count unless
+//! [`failure_status`](FailFastLayer::failure_status) says so.)
+//!
+//! # Composing with other layers
+//!
+//! - [`FailFastLayer::fallback`] and [`FailFastLayer::failure_status`] change one part of the
+//!   layer and keep the rest: write `.http().fallback(..)`, since `.fallback(..)` alone keeps
+//!   the default classifier, for which an HTTP answer of any status is a success.
+//! - Layers that need an error convertible into `tower::BoxError` (`buffer`, or tonic) take
+//!   the layer's [`failfast::Error<BoxError>`](crate::Error) once it is flattened with
+//!   `.map_err(failfast::Error::into_error::<BoxError>)`; the refusal can still be found by
+//!   downcasting to [`Open`](crate::Open):
+//!
+//! ```
+//! use std::time::Duration;
+//! use failfast::{Breaker, Error, Open};
+//! use failfast::service::FailFastLayer;
+//! use tower::{BoxError, ServiceBuilder, ServiceExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let breaker = Breaker::new("ledger", Duration::from_secs(30));
+//! breaker.force_open(Duration::from_secs(30));
+//! let ledger = ServiceBuilder::new()
+//!     .buffer(64)
+//!     .map_err(Error::into_error::<BoxError>)
+//!     .layer(FailFastLayer::new(breaker))
+//!     .service_fn(|entry: u64| async move { Ok::<_, BoxError>(entry) });
+//! let refused: BoxError = ledger.oneshot(7).await.unwrap_err();
+//! assert!(refused.downcast_ref::<Open>().is_some());
+//! # }
+//! ```
+//!
+//! - In tests, build the breaker with a [`ManualClock`](crate::ManualClock) and pass it to
+//!   [`FailFastLayer::new`]: `tokio::time::pause` does not move a breaker's clock.
+//!
+//! # Common errors
+//!
+//! - *the trait `From<failfast::Error<Infallible>>` is not implemented for `Infallible`*, in an
+//!   axum router: the layer lacks `.http()` (or `.fallback(..)`), so it fails refused calls
+//!   with an error where axum wants a response.
+//! - *`Incoming: Default` is not satisfied*, or no method `ready`/`oneshot` on a
+//!   `FailFast<Client<..>, .., Unavailable>`: `.http()` on a client, whose response body
+//!   cannot be made up. Use `.http_client()`.
+//! - *type annotations needed* on a closure given to [`classify`](FailFastLayer::classify) or
+//!   [`per_request`](FailFastLayer::per_request): name the argument's type, e.g.
+//!   `|result: &Result<http::Response<Incoming>, hyper_util::client::legacy::Error>|` or
+//!   `|request: &http::Request<Body>|`; it must be exactly the service's.
+//!
 //! [`Router::route_layer`]: https://docs.rs/axum/0.8/axum/struct.Router.html#method.route_layer
 //! [`ServiceBuilder`]: https://docs.rs/tower/0.5/tower/struct.ServiceBuilder.html
 
@@ -132,7 +215,7 @@ pub struct FailFast<S, K, C, R> {
     classify: C,
     on_open: R,
     /// Whether `inner` said it was ready: a call may go to it only then.
-    ready: bool,
+    inner_ready: bool,
 }
 
 impl<S, K, C, R> FailFast<S, K, C, R> {
@@ -142,7 +225,7 @@ impl<S, K, C, R> FailFast<S, K, C, R> {
             breakers,
             classify,
             on_open,
-            ready: false,
+            inner_ready: false,
         }
     }
 
@@ -193,7 +276,7 @@ where
         }
         match self.inner.poll_ready(cx) {
             Poll::Ready(Ok(())) => {
-                self.ready = true;
+                self.inner_ready = true;
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(self.on_open.failed(e))),
@@ -203,13 +286,13 @@ where
 
     #[inline(always)]
     fn call(&mut self, request: Request) -> Self::Future {
-        let ready = std::mem::take(&mut self.ready);
+        let inner_ready = std::mem::take(&mut self.inner_ready);
         let breaker = self.breakers.select(&request);
         match breaker.admit() {
             Err(open) => ResponseFuture::refused(open, self.on_open.clone()),
             // The open period ended between `poll_ready`, which did not ask the inner service,
             // and now: it may not be called. Refused, to be retried at once.
-            Ok(ticket) if !ready => {
+            Ok(ticket) if !inner_ready => {
                 breaker.release(ticket);
                 ResponseFuture::refused(breaker.refusal_now(), self.on_open.clone())
             }
