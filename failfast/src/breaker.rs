@@ -506,9 +506,22 @@ impl Breaker {
             && match self.shared.circuit.fast() {
                 Fast::Closed(_) => false,
                 Fast::Refuse(_) => true,
-                // Open on a clock without alarms, or half-open: the clock says.
-                Fast::Ask => self.shared.circuit.peek().is_open(),
+                // Open on a clock without alarms, or half-open: ask the circuit.
+                Fast::Ask => self
+                    .shared
+                    .circuit
+                    .refuses_now(&self.shared.settings.half_open),
             }
+    }
+
+    /// Counts a failure now, if the circuit would have let a call through: for a tower
+    /// service that failed to become ready.
+    #[cfg(feature = "tower")]
+    #[cold]
+    pub(crate) fn record_failure_now(&self) {
+        if let Ok(ticket) = self.admit() {
+            self.record(ticket, Verdict::Failure);
+        }
     }
 
     /// A refusal that says to retry at once.

