@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
-use failfast::service::{FailFastLayer, Outcome};
+use failfast::service::{FailFastLayer, GrpcStatus};
 use failfast::{Breaker, Error, ManualClock, Open};
 use tokio::sync::oneshot;
 use tonic::service::interceptor::InterceptedService;
@@ -193,9 +193,8 @@ async fn a_channel_stops_calling_a_server_that_went_down_and_finds_it_back() {
     server.stop().await;
 }
 
-/// gRPC answers a failed call with HTTP 200 and a `grpc-status` other than 0, in the trailers,
-/// or in the headers of a "trailers-only" answer when the call failed before any message.
-type Answer = Result<http::Response<tonic::body::Body>, tonic::transport::Error>;
+// gRPC answers a failed call with HTTP 200 and a `grpc-status` other than 0, in the trailers,
+// or in the headers of a "trailers-only" answer when the call failed before any message.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_unavailable_counts_only_with_a_classifier_that_reads_grpc_status() {
@@ -230,19 +229,10 @@ async fn grpc_unavailable_counts_only_with_a_classifier_that_reads_grpc_status()
         .clock(clock.clone())
         .build()
         .unwrap();
-    let grpc_unavailable = |answer: &Answer| match answer {
-        Ok(response) => match response.headers().get("grpc-status") {
-            Some(code) if Code::from_bytes(code.as_bytes()) == Code::Unavailable => {
-                Outcome::Failure
-            }
-            _ => Outcome::Success,
-        },
-        Err(_) => Outcome::Failure,
-    };
     let reached = Arc::new(AtomicU32::new(0));
     let mut client = HealthClient::new(
         ServiceBuilder::new()
-            .layer(FailFastLayer::new(breaker.clone()).classify(grpc_unavailable))
+            .layer(FailFastLayer::new(breaker.clone()).classify(GrpcStatus::default()))
             .map_request(count(&reached))
             .service(channel),
     );
@@ -273,6 +263,60 @@ async fn grpc_unavailable_counts_only_with_a_classifier_that_reads_grpc_status()
     assert_eq!(reached.load(Ordering::SeqCst), reached_before);
 
     // The server serves again; after the open period a probe closes the circuit.
+    unavailable.store(false, Ordering::SeqCst);
+    clock.advance(OPEN_FOR);
+    let probe = bounded(client.check(ask(""))).await.unwrap();
+    assert_eq!(probe.into_inner().status(), ServingStatus::Serving);
+    assert!(breaker.state().is_closed());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_grpc_a_refused_call_is_answered_unavailable_with_a_pushback() {
+    let addr = free_port();
+    let unavailable = serving();
+    let server = Server::start(addr, unavailable.clone()).await;
+    let clock = ManualClock::new();
+    let breaker = Breaker::builder("grpc/answered")
+        .open_for(OPEN_FOR)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let reached = Arc::new(AtomicU32::new(0));
+    let mut client = HealthClient::new(
+        ServiceBuilder::new()
+            .layer(FailFastLayer::new(breaker.clone()).grpc())
+            .map_request(count(&reached))
+            .service(channel(addr)),
+    );
+
+    let status = bounded(client.check(ask("no.such.Service")))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert!(breaker.state().is_closed(), "NOT_FOUND is an answer");
+
+    unavailable.store(true, Ordering::SeqCst);
+    let status = bounded(client.check(ask(""))).await.unwrap_err();
+    assert_eq!(
+        (status.code(), status.message()),
+        (Code::Unavailable, "shedding load")
+    );
+    assert!(breaker.state().is_open());
+
+    let reached_before = reached.load(Ordering::SeqCst);
+    clock.advance(Duration::from_millis(2500));
+    let refused = bounded(client.check(ask(""))).await.unwrap_err();
+    assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    assert_eq!(
+        refused.message(),
+        "circuit `grpc/answered` is open; retry in 27.5s"
+    );
+    let pushback = refused.metadata().get("grpc-retry-pushback-ms");
+    assert_eq!(pushback.and_then(|v| v.to_str().ok()), Some("27500"));
+    assert_eq!(reached.load(Ordering::SeqCst), reached_before, "not sent");
+    assert_eq!(breaker.stats().rejected, 1);
+
     unavailable.store(false, Ordering::SeqCst);
     clock.advance(OPEN_FOR);
     let probe = bounded(client.check(ask(""))).await.unwrap();

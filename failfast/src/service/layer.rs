@@ -8,6 +8,7 @@ use tower_layer::Layer;
 use super::FailFast;
 use super::breakers::PerRequest;
 use super::classify::Errors;
+use super::grpc::{GrpcStatus, GrpcUnavailable};
 use super::http::{FallbackResponse, HttpStatus, Unavailable};
 use super::on_open::Reject;
 use crate::breaker::Breaker;
@@ -24,6 +25,8 @@ use crate::name::Name;
 ///   axum router; [`.fallback(..)`](Self::fallback) answers something else.
 /// - [`.http_client()`](Self::http_client) for HTTP clients: 5xx and 429 count, and a refused
 ///   call fails with `Error::Open`.
+/// - [`.grpc()`](Self::grpc) for gRPC (a tonic channel or server): server-error
+///   `grpc-status` codes count, and a refused call is answered `UNAVAILABLE`.
 /// - [`.classify(..)`](Self::classify) and [`.failure_status(..)`](Self::failure_status) decide
 ///   what counts; [`per_request`](Self::per_request) chooses a breaker per request.
 ///
@@ -107,15 +110,47 @@ impl<K, C, R> FailFastLayer<K, C, R> {
         }
     }
 
-    /// For HTTP clients (a hyper client, a tonic channel): 5xx and 429 responses count as
+    /// For HTTP clients (a hyper client): 5xx and 429 responses count as
     /// failures (4xx do not), errors always do, and a refused call fails with
     /// [`failfast::Error::Open`](crate::Error::Open), since a client's response body cannot be
-    /// made up. Compare [`http`](Self::http), for servers.
+    /// made up. Compare [`http`](Self::http), for servers, and [`grpc`](Self::grpc), for gRPC,
+    /// whose errors come in HTTP 200 answers.
     pub fn http_client(self) -> FailFastLayer<K, HttpStatus, Reject> {
         FailFastLayer {
             breakers: self.breakers,
             classify: HttpStatus::default(),
             on_open: Reject,
+        }
+    }
+
+    /// For gRPC clients and servers (a tonic channel, a tonic server's routes): answers whose
+    /// `grpc-status` is a server error (`UNAVAILABLE`, `INTERNAL`, ...; see
+    /// [`GrpcStatus`](super::GrpcStatus)) count as failures, errors always do, and a refused
+    /// call is answered `UNAVAILABLE`, with the refusal as its message and when to retry in
+    /// `grpc-retry-pushback-ms`. For refusals as [`failfast::Error::Open`](crate::Error::Open)
+    /// instead, keep the default answer and classify with
+    /// `.classify(GrpcStatus::default())`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::service::FailFastLayer;
+    /// use tower::ServiceBuilder;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect_lazy();
+    /// let guarded = ServiceBuilder::new()
+    ///     .layer(FailFastLayer::named("grpc/inventory", Duration::from_secs(10)).grpc())
+    ///     .service(channel);
+    /// // let mut client = InventoryClient::new(guarded); // any tonic client
+    /// # let _ = guarded;
+    /// # }
+    /// ```
+    pub fn grpc(self) -> FailFastLayer<K, GrpcStatus, GrpcUnavailable> {
+        FailFastLayer {
+            breakers: self.breakers,
+            classify: GrpcStatus::default(),
+            on_open: GrpcUnavailable,
         }
     }
 

@@ -1,6 +1,15 @@
 //! Tower middleware (feature `tower`): guard any [`tower_service::Service`] (an axum route, a
 //! hyper client, a tonic channel) with a circuit breaker.
 //!
+//! | what it guards | layer | counts as failures | a refused call |
+//! |---|---|---|---|
+//! | any service | [`FailFastLayer::new`] | errors | `Err(failfast::Error::Open)` |
+//! | HTTP server (axum) | [`.http()`](FailFastLayer::http) | errors, 5xx, 429 | `503` + `Retry-After` (or [`.fallback(..)`](FailFastLayer::fallback)) |
+//! | HTTP client (hyper) | [`.http_client()`](FailFastLayer::http_client) | errors, 5xx, 429 | `Err(failfast::Error::Open)` |
+//! | gRPC (tonic channel or server) | [`.grpc()`](FailFastLayer::grpc) | errors, `UNAVAILABLE`, `INTERNAL`, ... | `UNAVAILABLE` + `grpc-retry-pushback-ms` |
+//!
+//! [`.classify(..)`](FailFastLayer::classify) takes any rule.
+//!
 //! [`FailFastLayer`] wraps a service in [`FailFast`], in the shape of tower's own middleware:
 //! a layer, a service, a named [`ResponseFuture`] (no boxing), and the error
 //! [`failfast::Error`](crate::Error). While the circuit is open the service is always ready
@@ -158,7 +167,7 @@
 //! - [`FailFastLayer::fallback`] and [`FailFastLayer::failure_status`] change one part of the
 //!   layer and keep the rest: write `.http().fallback(..)`, since `.fallback(..)` alone keeps
 //!   the default classifier, for which an HTTP answer of any status is a success.
-//! - Layers that need an error convertible into `tower::BoxError` (`buffer`, or tonic) take
+//! - Layers that need an error convertible into `tower::BoxError` (`buffer`) take
 //!   the layer's [`failfast::Error<BoxError>`](crate::Error) once it is flattened with
 //!   `.map_err(failfast::Error::into_error::<BoxError>)`; the refusal can still be found by
 //!   downcasting to [`Open`](crate::Open):
@@ -205,6 +214,7 @@
 mod breakers;
 mod classify;
 mod future;
+mod grpc;
 mod http;
 mod layer;
 mod on_open;
@@ -219,6 +229,7 @@ use crate::permit::OwnedPermit;
 pub use self::breakers::{Breakers, PerRequest};
 pub use self::classify::{Classify, Errors, Outcome};
 pub use self::future::ResponseFuture;
+pub use self::grpc::{GrpcStatus, GrpcUnavailable, grpc_server_error};
 pub use self::http::{FallbackResponse, HttpStatus, Unavailable, server_error_or_429};
 pub use self::layer::FailFastLayer;
 pub use self::on_open::{OnOpen, Reject};
