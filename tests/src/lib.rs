@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use failfast::{Breaker, Builder, Clock, ManualClock};
+use failfast::{Breaker, Builder, Clock, ManualClock, Name};
 
 pub mod logs;
 pub mod redis_server;
@@ -13,7 +13,7 @@ pub mod redis_server;
 pub const SEC: Duration = Duration::from_secs(1);
 
 /// A builder for `name` on a fresh manual clock, and the clock.
-pub fn manual(name: &'static str) -> (Builder, ManualClock) {
+pub fn manual(name: impl Into<Name>) -> (Builder, ManualClock) {
     let clock = ManualClock::new();
     (Breaker::builder(name).clock(clock.clone()), clock)
 }

@@ -27,13 +27,14 @@ async fn handler(State(upstream): State<Upstream>) -> StatusCode {
 }
 
 fn manual(name: &'static str) -> (Breaker, ManualClock) {
-    let clock = ManualClock::new();
-    let breaker = Breaker::builder(name)
-        .open_for(Duration::from_millis(9500))
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    (breaker, clock)
+    let (builder, clock) = tests::manual(name);
+    (
+        builder
+            .open_for(Duration::from_millis(9500))
+            .build()
+            .unwrap(),
+        clock,
+    )
 }
 
 fn app(upstream: &Upstream, layer_breaker: Breaker) -> Router {

@@ -13,13 +13,11 @@ use tower::util::BoxCloneService;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt, service_fn};
 
 fn manual(name: &'static str) -> (Breaker, ManualClock) {
-    let clock = ManualClock::new();
-    let breaker = Breaker::builder(name)
-        .open_for(Duration::from_secs(10))
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    (breaker, clock)
+    let (builder, clock) = tests::manual(name);
+    (
+        builder.open_for(Duration::from_secs(10)).build().unwrap(),
+        clock,
+    )
 }
 
 /// A service that counts its calls and fails when asked to.

@@ -14,23 +14,20 @@ use failfast::{Breaker, Clock, Error, ManualClock};
 use tower::{Layer, Service, ServiceExt, service_fn};
 
 fn manual(name: &'static str) -> (Breaker, ManualClock) {
-    let clock = ManualClock::new();
-    let breaker = Breaker::builder(name)
-        .open_for(Duration::from_secs(10))
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    (breaker, clock)
+    let (builder, clock) = tests::manual(name);
+    (
+        builder.open_for(Duration::from_secs(10)).build().unwrap(),
+        clock,
+    )
 }
 
 /// A breaker already half-open, with `probes` probe slots.
 fn half_open(name: &'static str, probes: u32) -> (Breaker, ManualClock) {
-    let clock = ManualClock::new();
-    let breaker = Breaker::builder(name)
+    let (builder, clock) = tests::manual(name);
+    let breaker = builder
         .open_for(Duration::from_secs(10))
         .probes(probes)
         .probe_timeout(Duration::from_secs(60))
-        .clock(clock.clone())
         .build()
         .unwrap();
     breaker.force_open(Duration::from_secs(10));

@@ -90,6 +90,12 @@ impl Drop for Server {
     }
 }
 
+/// A breaker open for [`OPEN_FOR`] on a manual clock, and the clock.
+fn manual(name: impl Into<failfast::Name>) -> (Breaker, ManualClock) {
+    let (builder, clock) = tests::manual(name);
+    (builder.open_for(OPEN_FOR).build().unwrap(), clock)
+}
+
 fn serving() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(false))
 }
@@ -143,12 +149,7 @@ fn open_of(status: &Status) -> Option<&Open> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_channel_stops_calling_a_server_that_went_down_and_finds_it_back() {
     let addr = free_port();
-    let clock = ManualClock::new();
-    let breaker = Breaker::builder(format!("grpc/{addr}"))
-        .open_for(OPEN_FOR)
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let (breaker, clock) = manual(format!("grpc/{addr}"));
     let reached = Arc::new(AtomicU32::new(0));
     let mut client = HealthClient::new(
         ServiceBuilder::new()
@@ -223,12 +224,7 @@ async fn grpc_unavailable_counts_only_with_a_classifier_that_reads_grpc_status()
     // Reading `grpc-status` from the headers of a trailers-only answer: UNAVAILABLE counts.
     // (An error in the trailers of an answer that has begun is out of a classifier's sight: it
     // sees the response, not its body.)
-    let clock = ManualClock::new();
-    let breaker = Breaker::builder("grpc/by_grpc_status")
-        .open_for(OPEN_FOR)
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let (breaker, clock) = manual("grpc/by_grpc_status");
     let reached = Arc::new(AtomicU32::new(0));
     let mut client = HealthClient::new(
         ServiceBuilder::new()
@@ -276,12 +272,7 @@ async fn with_grpc_a_refused_call_is_answered_unavailable_with_a_pushback() {
     let addr = free_port();
     let unavailable = serving();
     let server = Server::start(addr, unavailable.clone()).await;
-    let clock = ManualClock::new();
-    let breaker = Breaker::builder("grpc/answered")
-        .open_for(OPEN_FOR)
-        .clock(clock.clone())
-        .build()
-        .unwrap();
+    let (breaker, clock) = manual("grpc/answered");
     let reached = Arc::new(AtomicU32::new(0));
     let mut client = HealthClient::new(
         ServiceBuilder::new()
