@@ -253,6 +253,70 @@ impl Breaker {
         Run::new(self, future, counts)
     }
 
+    /// Like [`run`](Self::run), but `future` has `limit` to finish: past it, it is dropped, the
+    /// call counts as a failure, and the error is [`TimedOut`] through the call's own error type.
+    ///
+    /// This is the guarded form of `tokio::time::timeout(limit, ..)`: a time-out *around*
+    /// `breaker.run(..)` drops the guarded future, which records nothing (a cancellation), so a
+    /// dependency that hangs would never open the circuit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, Error, TimedOut};
+    ///
+    /// #[derive(Debug)]
+    /// enum ApiError { TimedOut(TimedOut) }
+    /// impl From<TimedOut> for ApiError {
+    ///     fn from(t: TimedOut) -> Self { ApiError::TimedOut(t) }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let breaker = Breaker::new("search", Duration::from_secs(30));
+    /// let hangs = std::future::pending::<Result<u32, ApiError>>();
+    /// let answer = breaker.run_within(Duration::from_secs(2), hangs).await;
+    /// assert!(matches!(answer, Err(Error::Inner(ApiError::TimedOut(_)))));
+    /// assert!(breaker.state().is_open(), "the time-out counted");
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub async fn run_within<T, E, F>(&self, limit: Duration, future: F) -> Result<T, Error<E>>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: From<crate::TimedOut>,
+    {
+        self.run_if_within(limit, |_: &E| true, future).await
+    }
+
+    /// Like [`run_within`](Self::run_within), but an error of the call's own counts as a
+    /// failure only if `counts` returns `true`. A time-out always counts.
+    #[cfg(feature = "tokio")]
+    pub async fn run_if_within<T, E, P, F>(
+        &self,
+        limit: Duration,
+        counts: P,
+        future: F,
+    ) -> Result<T, Error<E>>
+    where
+        P: FnOnce(&E) -> bool,
+        F: Future<Output = Result<T, E>>,
+        E: From<crate::TimedOut>,
+    {
+        // Atomic, not a `Cell`, so that the future stays `Send` when `future` is.
+        let timed_out = AtomicBool::new(false);
+        let bounded = async {
+            match tokio::time::timeout(limit, future).await {
+                Ok(result) => result,
+                Err(_) => {
+                    timed_out.store(true, Relaxed);
+                    Err(E::from(crate::TimedOut::after(limit)))
+                }
+            }
+        };
+        self.run_if(|e: &E| timed_out.load(Relaxed) || counts(e), bounded)
+            .await
+    }
+
     /// Asks for leave to make one call, for code that cannot hand the call over as a closure
     /// or a future. See [`Permit`].
     ///

@@ -194,6 +194,60 @@ impl Clock for SystemClock {
     }
 }
 
+/// tokio's clock (feature `tokio`): it follows `tokio::time`, so under
+/// `#[tokio::test(start_paused = true)]` a breaker on it moves with `tokio::time::advance` and
+/// with the sleeps that paused time skips. Outside a runtime with paused time it is the system's
+/// monotonic time.
+///
+/// It sets no alarms: an open circuit on it reads the clock on each call to learn whether its
+/// open period has ended.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::{Breaker, TokioClock};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let breaker = Breaker::builder("tokio_clock_doc")
+///     .open_for(Duration::from_secs(5))
+///     .clock(TokioClock::new())
+///     .build()
+///     .unwrap();
+/// breaker.force_open(Duration::from_secs(5));
+/// tokio::time::sleep(Duration::from_secs(5)).await; // skipped at once: time is paused
+/// assert!(breaker.state().is_half_open());
+/// # }
+/// ```
+#[cfg(feature = "tokio")]
+#[derive(Debug, Clone, Copy)]
+pub struct TokioClock {
+    origin: tokio::time::Instant,
+}
+
+#[cfg(feature = "tokio")]
+impl TokioClock {
+    /// A clock whose time starts now.
+    pub fn new() -> Self {
+        TokioClock {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Default for TokioClock {
+    fn default() -> Self {
+        TokioClock::new()
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Clock for TokioClock {
+    fn now(&self) -> Duration {
+        tokio::time::Instant::now().saturating_duration_since(self.origin)
+    }
+}
+
 /// A clock that moves only when told to: for tests, and for simulations.
 ///
 /// Clones share one time. [`ManualClock::advance`] and [`ManualClock::set`] ring every alarm that

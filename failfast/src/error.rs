@@ -1,4 +1,5 @@
-//! What a guarded call can return: [`Error`], its [`Open`] rejection, and [`ConfigError`].
+//! What a guarded call can return: [`Error`], its [`Open`] rejection, [`TimedOut`], and
+//! [`ConfigError`].
 
 use std::fmt;
 use std::time::Duration;
@@ -295,6 +296,49 @@ impl fmt::Display for Open {
 }
 
 impl std::error::Error for Open {}
+
+/// A guarded call that did not finish within its time limit
+/// ([`Breaker::run_within`](crate::Breaker::run_within), a retry's `call_timeout`). It counts as
+/// a failure of the circuit, and reaches the caller through the call's own error type, which
+/// must implement `From<TimedOut>`.
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::TimedOut;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// enum ApiError {
+///     #[error(transparent)]
+///     TimedOut(#[from] TimedOut),
+///     #[error("server error {0}")]
+///     Status(u16),
+/// }
+/// let error = ApiError::from(TimedOut::after(Duration::from_secs(3)));
+/// assert_eq!(error.to_string(), "no answer within 3s");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no answer within {limit:?}")]
+pub struct TimedOut {
+    limit: Duration,
+}
+
+impl TimedOut {
+    /// A call cut short after `limit`.
+    pub fn after(limit: Duration) -> Self {
+        TimedOut { limit }
+    }
+
+    /// The time limit the call exceeded.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::TimedOut;
+    /// assert_eq!(TimedOut::after(Duration::from_secs(3)).limit(), Duration::from_secs(3));
+    /// ```
+    pub fn limit(&self) -> Duration {
+        self.limit
+    }
+}
 
 /// A breaker setting outside its allowed range, found by [`Builder::build`](crate::Builder::build).
 ///

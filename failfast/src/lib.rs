@@ -100,8 +100,10 @@ mod window;
 pub use backoff::Backoff;
 pub use breaker::Breaker;
 pub use builder::{Builder, DISABLED_ENV};
+#[cfg(feature = "tokio")]
+pub use clock::TokioClock;
 pub use clock::{Alarm, Clock, ManualClock, SystemClock};
-pub use error::{ConfigError, Error, Open};
+pub use error::{ConfigError, Error, Open, TimedOut};
 pub use event::{Listener, Reason, Transition};
 pub use failfast_macros::failfast;
 pub use name::Name;
