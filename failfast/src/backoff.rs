@@ -97,6 +97,11 @@ impl Backoff {
         self
     }
 
+    /// The growth factor, as set.
+    pub(crate) fn factor_value(&self) -> f64 {
+        self.factor
+    }
+
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if !(self.factor.is_finite() && self.factor >= 1.0) {
             return Err(ConfigError::new(

@@ -599,6 +599,11 @@ impl Breaker {
         )
     }
 
+    /// The circuit's clock's time.
+    pub(crate) fn clock_now(&self) -> Duration {
+        Duration::from_nanos(self.now())
+    }
+
     pub(crate) fn circuit(&self) -> &Circuit {
         &self.shared.circuit
     }

@@ -86,6 +86,7 @@ mod nested;
 mod permit;
 mod policy;
 mod registry;
+pub mod retry;
 mod run;
 #[cfg(feature = "tower")]
 pub mod service;

@@ -1,0 +1,269 @@
+//! A retry policy with its conditions ([`RetryWhen`]), and the loops that run it: sync, and
+//! async on tokio's timer.
+
+use std::time::Duration;
+
+use super::Retry;
+use super::error::RetryError;
+use super::schedule::{Next, Schedule};
+use crate::breaker::Breaker;
+use crate::error::Error;
+use crate::state::State;
+
+/// Which errors to retry: implemented by [`AnyError`] and by any `Fn(&E) -> bool`.
+pub trait RetryOn<E> {
+    /// Whether to retry after `error` (and count it against the circuit).
+    fn retry_on(&self, error: &E) -> bool;
+}
+
+/// Retries every error.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnyError;
+
+impl<E> RetryOn<E> for AnyError {
+    #[inline(always)]
+    fn retry_on(&self, _: &E) -> bool {
+        true
+    }
+}
+
+impl<E, F: Fn(&E) -> bool> RetryOn<E> for F {
+    #[inline(always)]
+    fn retry_on(&self, error: &E) -> bool {
+        self(error)
+    }
+}
+
+/// Which answers to retry (Tenacity's `retry_if_result`): implemented by [`NoValue`] and by
+/// any `Fn(&T) -> bool`.
+pub trait RetryOnValue<T> {
+    /// Whether to retry after the answer `value`.
+    fn retry_on_value(&self, value: &T) -> bool;
+}
+
+/// Retries no answer: every `Ok` ends the call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoValue;
+
+impl<T> RetryOnValue<T> for NoValue {
+    #[inline(always)]
+    fn retry_on_value(&self, _: &T) -> bool {
+        false
+    }
+}
+
+impl<T, F: Fn(&T) -> bool> RetryOnValue<T> for F {
+    #[inline(always)]
+    fn retry_on_value(&self, value: &T) -> bool {
+        self(value)
+    }
+}
+
+/// How long a dependency asked to wait before the next attempt, taken from its error (a 429's
+/// `Retry-After`): implemented by [`NoHint`] and by any `Fn(&E) -> Option<Duration>`.
+pub trait Hint<E> {
+    /// The wait `error` asks for, if it asks for one.
+    fn wait_hint(&self, error: &E) -> Option<Duration>;
+}
+
+/// Takes no hint from errors: the policy's [`Wait`](super::Wait) decides.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHint;
+
+impl<E> Hint<E> for NoHint {
+    #[inline(always)]
+    fn wait_hint(&self, _: &E) -> Option<Duration> {
+        None
+    }
+}
+
+impl<E, F: Fn(&E) -> Option<Duration>> Hint<E> for F {
+    #[inline(always)]
+    fn wait_hint(&self, error: &E) -> Option<Duration> {
+        self(error)
+    }
+}
+
+/// A [`Retry`] policy with the conditions of one kind of call; from [`Retry::when`].
+///
+/// ```
+/// use std::time::Duration;
+/// use failfast::Breaker;
+/// use failfast::retry::{Retry, Wait};
+///
+/// #[derive(Debug)]
+/// enum ApiError { Status(u16), RateLimited { retry_after: Duration } }
+///
+/// let breaker = Breaker::builder("catalog").trip(failfast::TripPolicy::consecutive_failures(9)).build()?;
+/// let retry = Retry::builder().attempts(4).wait(Wait::fixed(Duration::ZERO)).build()?;
+/// let mut answers = vec![
+///     Ok(Some("shoes")),                                              // 4: the answer
+///     Ok(None),                                                       // 3: 204, empty: retried
+///     Err(ApiError::RateLimited { retry_after: Duration::ZERO }),    // 2: 429: retried
+///     Err(ApiError::Status(503)),                                     // 1: 5xx: retried
+/// ];
+/// let item = retry
+///     .when(|e: &ApiError| !matches!(e, ApiError::Status(404)))       // a 404 is an answer
+///     .when_ok(|item: &Option<&str>| item.is_none())                  // so is an empty 204, retried
+///     .hint(|e: &ApiError| match e {
+///         ApiError::RateLimited { retry_after } => Some(*retry_after), // honour Retry-After
+///         _ => None,
+///     })
+///     .call(&breaker, || answers.pop().unwrap());
+/// assert_eq!(item.unwrap(), Some("shoes"));
+/// # Ok::<(), failfast::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RetryWhen<'r, W, O, H> {
+    retry: &'r Retry,
+    retry_on: W,
+    retry_on_value: O,
+    hint: H,
+}
+
+/// An attempt's outcome, judged.
+enum Judged<T, E> {
+    /// Return it as it is.
+    Final(Result<T, Error<E>>),
+    /// Retry it, if the schedule allows.
+    Retryable {
+        outcome: Result<T, Error<E>>,
+        hint: Option<Duration>,
+        refusing: Option<Duration>,
+    },
+}
+
+impl<'r, W, O, H> RetryWhen<'r, W, O, H> {
+    pub(super) fn new(retry: &'r Retry, retry_on: W, retry_on_value: O, hint: H) -> Self {
+        RetryWhen {
+            retry,
+            retry_on,
+            retry_on_value,
+            hint,
+        }
+    }
+
+    /// Also retries the answers for which `retry_on_value` is true (an empty 204, say). Such
+    /// an answer is a success for the circuit; the last one is returned if the policy gives up.
+    pub fn when_ok<O2>(self, retry_on_value: O2) -> RetryWhen<'r, W, O2, H> {
+        RetryWhen::new(self.retry, self.retry_on, retry_on_value, self.hint)
+    }
+
+    /// Waits as long as `hint` says an error asks for (a 429's `Retry-After`), rather than the
+    /// policy's wait; still within the policy's time limit.
+    pub fn hint<H2>(self, hint: H2) -> RetryWhen<'r, W, O, H2> {
+        RetryWhen::new(self.retry, self.retry_on, self.retry_on_value, hint)
+    }
+
+    /// Calls `call` through `breaker` until it answers with something not to retry, or until
+    /// the policy gives up; waits sleep the thread. An error not to retry is returned at once.
+    pub fn call<T, E, F>(&self, breaker: &Breaker, mut call: F) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Result<T, E>,
+        W: RetryOn<E>,
+        O: RetryOnValue<T>,
+        H: Hint<E>,
+    {
+        let mut schedule = Schedule::new(self.retry);
+        let started = breaker.clock_now();
+        loop {
+            schedule.start_attempt();
+            let result = breaker.call_if(|e| self.retry_on.retry_on(e), &mut call);
+            let elapsed = breaker.clock_now().saturating_sub(started);
+            match self.next(breaker, result, &mut schedule, elapsed) {
+                Ok(wait) => self.retry.sleep(wait),
+                Err(outcome) => return outcome,
+            }
+        }
+    }
+
+    /// Runs the future `attempt` makes through `breaker`, once per attempt, until it answers
+    /// with something not to retry, or until the policy gives up; waits are tokio sleeps, and
+    /// never block the executor. An error not to retry is returned at once.
+    #[cfg(feature = "tokio")]
+    pub async fn run<T, E, F, Fut>(
+        &self,
+        breaker: &Breaker,
+        mut attempt: F,
+    ) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+        W: RetryOn<E>,
+        O: RetryOnValue<T>,
+        H: Hint<E>,
+    {
+        let mut schedule = Schedule::new(self.retry);
+        let started = tokio::time::Instant::now();
+        loop {
+            schedule.start_attempt();
+            let result = breaker
+                .run_if(|e: &E| self.retry_on.retry_on(e), attempt())
+                .await;
+            let elapsed = started.elapsed();
+            match self.next(breaker, result, &mut schedule, elapsed) {
+                Ok(wait) => tokio::time::sleep(wait).await,
+                Err(outcome) => return outcome,
+            }
+        }
+    }
+
+    /// After an attempt: how long to wait before the next one, or the call's outcome.
+    fn next<T, E>(
+        &self,
+        breaker: &Breaker,
+        result: Result<T, Error<E>>,
+        schedule: &mut Schedule<'_>,
+        elapsed: Duration,
+    ) -> Result<Duration, Result<T, RetryError<E>>>
+    where
+        W: RetryOn<E>,
+        O: RetryOnValue<T>,
+        H: Hint<E>,
+    {
+        let give_up = |outcome: Result<T, Error<E>>, schedule: &Schedule<'_>| {
+            outcome.map_err(|e| RetryError::new(e, schedule.attempts(), elapsed))
+        };
+        match self.judge(breaker, result) {
+            Judged::Final(outcome) => Err(give_up(outcome, schedule)),
+            Judged::Retryable {
+                outcome,
+                hint,
+                refusing,
+            } => match schedule.after_attempt(hint, refusing, elapsed) {
+                Next::RetryAfter(wait) => Ok(wait),
+                Next::Stop => Err(give_up(outcome, schedule)),
+            },
+        }
+    }
+
+    fn judge<T, E>(&self, breaker: &Breaker, result: Result<T, Error<E>>) -> Judged<T, E>
+    where
+        W: RetryOn<E>,
+        O: RetryOnValue<T>,
+        H: Hint<E>,
+    {
+        match result {
+            Ok(value) if !self.retry_on_value.retry_on_value(&value) => Judged::Final(Ok(value)),
+            Err(Error::Inner(e)) if !self.retry_on.retry_on(&e) => {
+                Judged::Final(Err(Error::Inner(e)))
+            }
+            Err(Error::Open(open)) => Judged::Retryable {
+                refusing: Some(open.retry_in()),
+                outcome: Err(Error::Open(open)),
+                hint: None,
+            },
+            retryable => Judged::Retryable {
+                hint: retryable.as_ref().err().and_then(|e| match e {
+                    Error::Inner(e) => self.hint.wait_hint(e),
+                    Error::Open(_) => None,
+                }),
+                refusing: match breaker.state() {
+                    State::Open { retry_in } => Some(retry_in),
+                    _ => None,
+                },
+                outcome: retryable,
+            },
+        }
+    }
+}
