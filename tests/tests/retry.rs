@@ -1,0 +1,311 @@
+//! Retries through the breaker: exact waits, stop conditions, answers retried, errors not
+//! retried, the open circuit that stops retrying, waiting for the circuit, and hints. Sync
+//! retries sleep through a `ManualClock`; async ones run in tokio's paused time.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use failfast::retry::{Jitter, Retry, RetryBuilder, Wait};
+use failfast::{Breaker, ManualClock, TokioClock, TripPolicy};
+
+const SEC: Duration = Duration::from_secs(1);
+
+/// A breaker on a manual clock that trips after `failures` failures in a row, open for
+/// `open_for`; and the clock.
+fn breaker(name: &'static str, failures: u32, open_for: Duration) -> (Breaker, ManualClock) {
+    let (builder, clock) = tests::manual(name);
+    let breaker = builder
+        .trip(TripPolicy::consecutive_failures(failures))
+        .open_for(open_for)
+        .build()
+        .unwrap();
+    (breaker, clock)
+}
+
+/// A policy whose waits advance `clock`, and the waits it made.
+fn sleeping_on(clock: &ManualClock, builder: RetryBuilder) -> (Retry, Arc<Mutex<Vec<Duration>>>) {
+    let waits = Arc::new(Mutex::new(Vec::new()));
+    let retry = builder
+        .sleep_with({
+            let (clock, waits) = (clock.clone(), waits.clone());
+            move |wait| {
+                waits.lock().unwrap().push(wait);
+                clock.advance(wait);
+            }
+        })
+        .build()
+        .unwrap();
+    (retry, waits)
+}
+
+fn waits(waits: &Arc<Mutex<Vec<Duration>>>) -> Vec<Duration> {
+    waits.lock().unwrap().clone()
+}
+
+#[test]
+fn exponential_waits_follow_tenacity_s_sequence() {
+    let (breaker, clock) = breaker("retry_exponential", 100, SEC);
+    let wait = Wait::exponential(2 * SEC, 10 * SEC).multiplier(SEC);
+    let (retry, made) = sleeping_on(&clock, Retry::builder().attempts(6).wait(wait));
+    let error = retry.call(&breaker, || Err::<(), _>("down")).unwrap_err();
+    assert_eq!(waits(&made), [2 * SEC, 2 * SEC, 4 * SEC, 8 * SEC, 10 * SEC]);
+    assert_eq!(error.attempts(), 6);
+    assert_eq!(error.elapsed(), 26 * SEC);
+    assert_eq!(
+        breaker.stats().failures,
+        6,
+        "every attempt went through the breaker"
+    );
+    assert_eq!(error.to_string(), "down (gave up after 6 attempts in 26s)");
+}
+
+#[test]
+fn a_time_budget_stops_before_a_wait_that_would_overrun_it() {
+    let (breaker, clock) = breaker("retry_budget", 100, SEC);
+    let builder = Retry::builder()
+        .attempts(10)
+        .max_elapsed(10 * SEC)
+        .wait(Wait::fixed(3 * SEC));
+    let (retry, made) = sleeping_on(&clock, builder);
+    let error = retry.call(&breaker, || Err::<(), _>("down")).unwrap_err();
+    assert_eq!(
+        error.attempts(),
+        4,
+        "at 0, 3, 6 and 9 s; a fifth would start at 12 s"
+    );
+    assert_eq!(waits(&made), [3 * SEC; 3]);
+}
+
+#[test]
+fn answers_can_be_retried_and_the_last_is_returned_when_the_policy_gives_up() {
+    let (breaker, clock) = breaker("retry_answers", 100, SEC);
+    let (retry, made) = sleeping_on(&clock, Retry::builder().wait(Wait::fixed(SEC)));
+    let mut answers = vec![Some(3), None];
+    let answer = retry
+        .when(|_: &&str| true)
+        .when_ok(|answer: &Option<u32>| answer.is_none())
+        .call(&breaker, || Ok::<_, &str>(answers.pop().unwrap()));
+    assert_eq!(answer.unwrap(), Some(3));
+    assert_eq!(waits(&made), [SEC]);
+
+    let empty = retry
+        .when(|_: &&str| true)
+        .when_ok(|answer: &Option<u32>| answer.is_none())
+        .call(&breaker, || Ok::<Option<u32>, &str>(None));
+    assert_eq!(empty.unwrap(), None, "three empty answers: the last one");
+    assert_eq!(breaker.stats().failures, 0, "an empty answer is no failure");
+}
+
+#[test]
+fn an_error_not_to_retry_returns_at_once_and_does_not_count() {
+    let (breaker, clock) = breaker("retry_not_found", 1, SEC);
+    let (retry, made) = sleeping_on(&clock, Retry::builder().attempts(5));
+    let mut calls = 0;
+    let error = retry
+        .when(|status: &u16| *status >= 500)
+        .call(&breaker, || {
+            calls += 1;
+            Err::<(), u16>(404)
+        })
+        .unwrap_err();
+    assert_eq!((calls, error.attempts()), (1, 1));
+    assert_eq!(error.into_inner(), Some(404));
+    assert!(waits(&made).is_empty());
+    assert!(breaker.state().is_closed(), "a 404 does not count");
+    assert_eq!(breaker.stats().ignored, 1);
+}
+
+#[test]
+fn a_circuit_that_opens_stops_the_retrying_at_once() {
+    let (breaker, clock) = breaker("retry_opens", 2, 30 * SEC);
+    let (retry, made) = sleeping_on(&clock, Retry::builder().attempts(5).wait(Wait::fixed(SEC)));
+    let mut calls = 0;
+    let error = retry
+        .call(&breaker, || {
+            calls += 1;
+            Err::<(), _>("down")
+        })
+        .unwrap_err();
+    assert_eq!(calls, 2, "the second failure opened the circuit");
+    assert_eq!(error.attempts(), 2);
+    assert_eq!(
+        error.into_inner(),
+        Some("down"),
+        "the last real error, not the refusal"
+    );
+    assert_eq!(waits(&made), [SEC], "no wait after the circuit opened");
+}
+
+#[test]
+fn a_circuit_already_open_refuses_the_first_attempt_and_nothing_waits() {
+    let (breaker, clock) = breaker("retry_refused", 1, 30 * SEC);
+    breaker.force_open(30 * SEC);
+    let (retry, made) = sleeping_on(&clock, Retry::builder().attempts(5));
+    let mut calls = 0;
+    let error = retry
+        .call(&breaker, || {
+            calls += 1;
+            Ok::<_, &str>(())
+        })
+        .unwrap_err();
+    assert_eq!(calls, 0);
+    assert_eq!(error.attempts(), 1);
+    assert_eq!(error.as_open().unwrap().retry_in(), 30 * SEC);
+    assert!(waits(&made).is_empty());
+}
+
+#[test]
+fn waiting_for_the_circuit_lets_the_next_attempt_be_its_probe() {
+    let (breaker, clock) = breaker("retry_waits_for_circuit", 1, 5 * SEC);
+    let builder = Retry::builder()
+        .attempts(3)
+        .wait(Wait::fixed(SEC))
+        .wait_for_circuit(10 * SEC);
+    let (retry, made) = sleeping_on(&clock, builder);
+    let mut answers = vec![Ok(9), Err("down")];
+    let answer = retry.call(&breaker, || answers.pop().unwrap());
+    assert_eq!(answer.unwrap(), 9);
+    assert_eq!(
+        waits(&made),
+        [5 * SEC],
+        "the open period, not the shorter wait"
+    );
+    assert!(breaker.state().is_closed(), "the probe closed it");
+}
+
+#[test]
+fn a_circuit_open_longer_than_the_bound_is_not_waited_for() {
+    let (breaker, clock) = breaker("retry_circuit_too_long", 1, 30 * SEC);
+    let builder = Retry::builder().attempts(3).wait_for_circuit(10 * SEC);
+    let (retry, made) = sleeping_on(&clock, builder);
+    let error = retry.call(&breaker, || Err::<(), _>("down")).unwrap_err();
+    assert_eq!(error.attempts(), 1);
+    assert!(waits(&made).is_empty());
+}
+
+#[test]
+fn a_hint_from_the_error_replaces_the_wait() {
+    let (breaker, clock) = breaker("retry_hint", 100, SEC);
+    let (retry, made) = sleeping_on(&clock, Retry::builder().wait(Wait::fixed(SEC)));
+    let mut answers = vec![Ok("done"), Err(7), Err(0)];
+    let answer = retry
+        .when(|_: &u64| true)
+        .hint(|retry_after: &u64| Some(Duration::from_secs(*retry_after)))
+        .call(&breaker, || answers.pop().unwrap());
+    assert_eq!(answer.unwrap(), "done");
+    assert_eq!(waits(&made), [Duration::ZERO, 7 * SEC]);
+}
+
+#[test]
+fn full_jitter_waits_at_most_the_nominal_wait() {
+    let (breaker, clock) = breaker("retry_jitter", 1000, SEC);
+    let wait = Wait::exponential(SEC, 8 * SEC).jitter(Jitter::Full);
+    let (retry, made) = sleeping_on(&clock, Retry::builder().attempts(5).wait(wait));
+    for _ in 0..50 {
+        let _ = retry.call(&breaker, || Err::<(), _>("down"));
+    }
+    let made = waits(&made);
+    assert_eq!(made.len(), 200);
+    for (i, wait) in made.iter().enumerate() {
+        let nominal = [SEC, 2 * SEC, 4 * SEC, 8 * SEC][i % 4];
+        assert!(*wait <= nominal, "{wait:?} over {nominal:?}");
+    }
+    assert!(made.iter().any(|w| *w < SEC / 2), "spread out: {made:?}");
+}
+
+/// A breaker on tokio's clock, tripping after `failures` failures in a row.
+fn tokio_breaker(name: &'static str, failures: u32, open_for: Duration) -> Breaker {
+    Breaker::builder(name)
+        .trip(TripPolicy::consecutive_failures(failures))
+        .open_for(open_for)
+        .clock(TokioClock::new())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_attempts_start_after_exact_waits_in_paused_time() {
+    let breaker = tokio_breaker("retry_async_waits", 100, SEC);
+    let retry = Retry::builder()
+        .attempts(4)
+        .wait(Wait::exponential(SEC, 3 * SEC))
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let starts = Mutex::new(Vec::new());
+    let error = retry
+        .run(&breaker, || {
+            starts.lock().unwrap().push(started.elapsed());
+            async { Err::<(), _>("down") }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(*starts.lock().unwrap(), [Duration::ZERO, SEC, 3 * SEC, 6 * SEC]);
+    assert_eq!((error.attempts(), error.elapsed()), (4, 6 * SEC));
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_retrying_stops_when_the_circuit_opens_and_waits_for_it_when_allowed() {
+    let breaker = tokio_breaker("retry_async_circuit", 1, 5 * SEC);
+    let retry = Retry::builder().attempts(3).build().unwrap();
+    let error = retry
+        .run(&breaker, || async { Err::<(), _>("down") })
+        .await
+        .unwrap_err();
+    assert_eq!(error.attempts(), 1);
+    assert!(breaker.state().is_open());
+
+    let patient = Retry::builder()
+        .attempts(3)
+        .wait_for_circuit(5 * SEC)
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let answer = patient
+        .run(&breaker, || async { Ok::<_, &str>("back") })
+        .await;
+    assert_eq!(answer.unwrap(), "back");
+    assert_eq!(
+        started.elapsed(),
+        5 * SEC,
+        "waited out the open period, then probed"
+    );
+    assert!(breaker.state().is_closed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_retries_stop_at_the_time_budget() {
+    let breaker = tokio_breaker("retry_async_budget", 100, SEC);
+    let retry = Retry::builder()
+        .attempts(100)
+        .max_elapsed(10 * SEC)
+        .wait(Wait::fixed(4 * SEC))
+        .build()
+        .unwrap();
+    let error = retry
+        .run(&breaker, || async {
+            tokio::time::sleep(SEC).await;
+            Err::<(), _>("slow and failing")
+        })
+        .await
+        .unwrap_err();
+    // Attempts start at 0, 5 and 10 s (each takes 1 s, then 4 s of wait); a fourth would start
+    // at 15 s, past the budget.
+    assert_eq!(error.attempts(), 3);
+    assert_eq!(error.elapsed(), 11 * SEC);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_retry_can_be_spawned() {
+    let breaker = Breaker::new("retry_spawned", SEC);
+    let retry = Retry::builder()
+        .wait(Wait::fixed(Duration::ZERO))
+        .build()
+        .unwrap();
+    let task = tokio::spawn(async move {
+        retry
+            .run(&breaker, || async { Ok::<_, std::io::Error>(5) })
+            .await
+    });
+    assert_eq!(task.await.unwrap().unwrap(), 5);
+}
