@@ -2,8 +2,8 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::builder::Builder;
@@ -14,6 +14,7 @@ use crate::name::Name;
 use crate::nested::{self, Probing};
 use crate::permit::{FailOnUnwind, GiveBackOnUnwind, Permit, Ticket, TicketKind, Verdict};
 use crate::policy::{Outcome, Tripper};
+use crate::retry::Ledger;
 use crate::run::Run;
 use crate::state::State;
 use crate::stats::Stats;
@@ -59,6 +60,8 @@ pub(crate) struct Shared {
     pub(crate) listeners: Listeners,
     pub(crate) counters: Counters,
     pub(crate) store: Option<Arc<dyn Store>>,
+    /// The retries made through this breaker, for retry budgets: made on the first retry.
+    pub(crate) retry_ledger: OnceLock<Box<Ledger>>,
 }
 
 impl Breaker {
@@ -597,6 +600,11 @@ impl Breaker {
             self.now(),
             self.shared.circuit.clock(),
         )
+    }
+
+    /// The ledger of retries made through this breaker.
+    pub(crate) fn retry_ledger(&self) -> &Ledger {
+        self.shared.retry_ledger.get_or_init(Box::default)
     }
 
     /// The circuit's clock's time.

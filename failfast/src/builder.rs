@@ -381,6 +381,7 @@ impl Builder {
             listeners: Listeners(listeners.into()),
             counters: Counters::default(),
             store,
+            retry_ledger: std::sync::OnceLock::new(),
         })
     }
 }

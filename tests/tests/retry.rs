@@ -240,7 +240,10 @@ async fn async_attempts_start_after_exact_waits_in_paused_time() {
         })
         .await
         .unwrap_err();
-    assert_eq!(*starts.lock().unwrap(), [Duration::ZERO, SEC, 3 * SEC, 6 * SEC]);
+    assert_eq!(
+        *starts.lock().unwrap(),
+        [Duration::ZERO, SEC, 3 * SEC, 6 * SEC]
+    );
     assert_eq!((error.attempts(), error.elapsed()), (4, 6 * SEC));
 }
 
@@ -308,4 +311,53 @@ async fn an_async_retry_can_be_spawned() {
             .await
     });
     assert_eq!(task.await.unwrap().unwrap(), 5);
+}
+
+#[test]
+fn a_budget_keeps_retries_to_a_share_of_the_calls() {
+    let (breaker, clock) = breaker("retry_budgeted", 1_000_000, SEC);
+    let budget = failfast::retry::RetryBudget::new(0.1, 0);
+    let builder = Retry::builder()
+        .attempts(3)
+        .wait(Wait::fixed(Duration::ZERO))
+        .budget(budget);
+    let (retry, _) = sleeping_on(&clock, builder);
+    for _ in 0..100 {
+        let _ = retry.call(&breaker, || Err::<(), _>("down"));
+    }
+    let attempts = breaker.stats().calls;
+    assert!(
+        (105..=110).contains(&attempts),
+        "100 calls, about 10 retries: {attempts} attempts"
+    );
+
+    let (unlimited, _) = sleeping_on(
+        &clock,
+        Retry::builder()
+            .attempts(3)
+            .wait(Wait::fixed(Duration::ZERO))
+            .budget(failfast::retry::RetryBudget::unlimited()),
+    );
+    let before = breaker.stats().calls;
+    for _ in 0..100 {
+        let _ = unlimited.call(&breaker, || Err::<(), _>("down"));
+    }
+    assert_eq!(breaker.stats().calls - before, 300);
+}
+
+#[test]
+fn the_default_budget_lets_a_quiet_service_retry() {
+    let (breaker, clock) = breaker("retry_default_budget", 1_000_000, SEC);
+    let (retry, _) = sleeping_on(
+        &clock,
+        Retry::builder()
+            .attempts(3)
+            .wait(Wait::fixed(Duration::ZERO)),
+    );
+    let error = retry.call(&breaker, || Err::<(), _>("down")).unwrap_err();
+    assert_eq!(
+        error.attempts(),
+        3,
+        "10 retries a second are always allowed"
+    );
 }

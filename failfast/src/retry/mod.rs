@@ -38,9 +38,12 @@
 //! - Once the circuit is open, retrying stops at once: no attempt and no wait, and the last
 //!   error is returned. [`RetryBuilder::wait_for_circuit`] allows waiting for the circuit to
 //!   let calls through again, up to a bound.
+//! - A [`RetryBudget`] (on by default) keeps retries to a share of each breaker's calls, so
+//!   that retrying cannot multiply the load on a struggling dependency.
 //! - Only the errors that [`when`](Retry::when) retries count as failures of the circuit; the
 //!   others end the call at once, as with [`Breaker::call_if`](crate::Breaker::call_if).
 
+mod budget;
 mod error;
 mod schedule;
 mod wait;
@@ -52,6 +55,8 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 
+pub(crate) use self::budget::Ledger;
+pub use self::budget::RetryBudget;
 pub use self::error::RetryError;
 pub use self::wait::{Jitter, Wait};
 pub use self::when::{AnyError, Hint, NoHint, NoValue, RetryOn, RetryOnValue, RetryWhen};
@@ -64,6 +69,7 @@ pub struct Retry {
     max_elapsed: Option<Duration>,
     wait: Wait,
     wait_for_circuit: Duration,
+    budget: RetryBudget,
     sleep: Option<Arc<dyn Fn(Duration) + Send + Sync>>,
 }
 
@@ -74,19 +80,22 @@ impl fmt::Debug for Retry {
             .field("max_elapsed", &self.max_elapsed)
             .field("wait", &self.wait)
             .field("wait_for_circuit", &self.wait_for_circuit)
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }
 
 impl Default for Retry {
     /// Three attempts, with [`Wait::default`] between them (100 ms, then 200 ms), no time limit,
-    /// and no waiting for an open circuit.
+    /// no waiting for an open circuit, and [`RetryBudget::default`] (retries at most 20% of a
+    /// breaker's calls, plus 10 a second).
     fn default() -> Self {
         Retry {
             attempts: 3,
             max_elapsed: None,
             wait: Wait::default(),
             wait_for_circuit: Duration::ZERO,
+            budget: RetryBudget::default(),
             sleep: None,
         }
     }
@@ -177,6 +186,12 @@ impl RetryBuilder {
         self
     }
 
+    /// Limits the retries through each breaker. Default [`RetryBudget::default`].
+    pub fn budget(mut self, budget: RetryBudget) -> Self {
+        self.retry.budget = budget;
+        self
+    }
+
     /// Hands the waits of [`call`](RetryWhen::call) to `sleep` instead of sleeping the thread:
     /// for tests and simulations (advance a [`ManualClock`](crate::ManualClock), say).
     pub fn sleep_with(mut self, sleep: impl Fn(Duration) + Send + Sync + 'static) -> Self {
@@ -196,6 +211,7 @@ impl RetryBuilder {
             return Err(ConfigError::new("attempts", "at least 1", 0));
         }
         self.retry.wait.validate()?;
+        self.retry.budget.validate()?;
         Ok(self.retry)
     }
 }

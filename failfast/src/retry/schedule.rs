@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::Retry;
+use crate::breaker::Breaker;
 
 /// What comes after an attempt that may be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,11 +43,12 @@ impl<'r> Schedule<'r> {
         self.attempts
     }
 
-    /// After an attempt whose outcome may be retried: `hint` is how long the dependency asked
+    /// After an attempt through `breaker` whose outcome may be retried: `hint` is how long the dependency asked
     /// to wait, if it did; `refusing` how long the circuit will refuse calls, if it does now;
     /// `elapsed` the time since the first attempt started.
     pub(crate) fn after_attempt(
         &mut self,
+        breaker: &Breaker,
         hint: Option<Duration>,
         refusing: Option<Duration>,
         elapsed: Duration,
@@ -71,6 +73,9 @@ impl<'r> Schedule<'r> {
             if elapsed.saturating_add(wait) > budget {
                 return Next::Stop;
             }
+        }
+        if !self.retry.budget.withdraw(breaker) {
+            return Next::Stop;
         }
         self.previous_wait = wait;
         Next::RetryAfter(wait)

@@ -230,7 +230,7 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H> {
                 outcome,
                 hint,
                 refusing,
-            } => match schedule.after_attempt(hint, refusing, elapsed) {
+            } => match schedule.after_attempt(breaker, hint, refusing, elapsed) {
                 Next::RetryAfter(wait) => Ok(wait),
                 Next::Stop => Err(give_up(outcome, schedule)),
             },
