@@ -361,3 +361,94 @@ fn the_default_budget_lets_a_quiet_service_retry() {
         "10 retries a second are always allowed"
     );
 }
+
+#[derive(Debug, PartialEq)]
+enum Slow {
+    TimedOut(failfast::TimedOut),
+    Refused,
+}
+
+impl From<failfast::TimedOut> for Slow {
+    fn from(timed_out: failfast::TimedOut) -> Self {
+        Slow::TimedOut(timed_out)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_attempt_past_its_call_timeout_counts_and_is_retried() {
+    let breaker = tokio_breaker("retry_call_timeout", 100, SEC);
+    let retry = Retry::builder()
+        .attempts(3)
+        .wait(Wait::fixed(SEC))
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut attempts = 0;
+    let answer = retry
+        .call_timeout(2 * SEC)
+        .run(&breaker, || {
+            attempts += 1;
+            let hangs = attempts < 3;
+            async move {
+                if hangs {
+                    std::future::pending::<()>().await;
+                }
+                Ok::<_, Slow>("third time")
+            }
+        })
+        .await;
+    assert_eq!(answer.unwrap(), "third time");
+    assert_eq!(
+        started.elapsed(),
+        6 * SEC,
+        "2 s, 1 s wait, 2 s, 1 s wait, at once"
+    );
+    let stats = breaker.stats();
+    assert_eq!(
+        (stats.failures, stats.successes),
+        (2, 1),
+        "each time-out counted"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_time_out_counts_against_the_circuit_even_when_not_retried() {
+    let breaker = tokio_breaker("retry_timeout_not_retried", 1, 30 * SEC);
+    let retry = Retry::builder().attempts(3).build().unwrap();
+    let error = retry
+        .when(|e: &Slow| *e == Slow::Refused)
+        .call_timeout(SEC)
+        .run(&breaker, || std::future::pending::<Result<(), Slow>>())
+        .await
+        .unwrap_err();
+    assert_eq!(error.attempts(), 1);
+    assert!(matches!(
+        error.into_inner(),
+        Some(Slow::TimedOut(t)) if t.limit() == SEC
+    ));
+    assert!(breaker.state().is_open());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deadline_cuts_the_attempt_under_way_and_starts_no_other() {
+    let breaker = tokio_breaker("retry_deadline", 100, SEC);
+    let retry = Retry::builder()
+        .attempts(10)
+        .wait(Wait::fixed(SEC))
+        .build()
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let error = retry
+        .call_timeout(3 * SEC)
+        .deadline(5 * SEC)
+        .run(&breaker, || std::future::pending::<Result<(), Slow>>())
+        .await
+        .unwrap_err();
+    // 0-3 s: cut by the call time-out; 3-4 s: wait; 4-5 s: cut by the deadline.
+    assert_eq!(started.elapsed(), 5 * SEC);
+    assert_eq!(error.attempts(), 2);
+    assert!(matches!(
+        error.into_inner(),
+        Some(Slow::TimedOut(t)) if t.limit() == SEC
+    ));
+}

@@ -59,7 +59,9 @@ pub(crate) use self::budget::Ledger;
 pub use self::budget::RetryBudget;
 pub use self::error::RetryError;
 pub use self::wait::{Jitter, Wait};
-pub use self::when::{AnyError, Hint, NoHint, NoValue, RetryOn, RetryOnValue, RetryWhen};
+pub use self::when::{
+    AnyError, Hint, Limits, NoHint, NoLimits, NoValue, RetryOn, RetryOnValue, RetryWhen,
+};
 
 /// A retry policy: how many attempts, how long to wait before each retry, and how long to keep
 /// trying in all. Made by [`Retry::builder`]; cheap to clone.
@@ -117,7 +119,17 @@ impl Retry {
     /// This policy, retrying only the errors for which `retry_on` is true. The others end the
     /// call at once and do not count against the circuit.
     pub fn when<W>(&self, retry_on: W) -> RetryWhen<'_, W, NoValue, NoHint> {
-        RetryWhen::new(self, retry_on, NoValue, NoHint)
+        RetryWhen::new(self, retry_on)
+    }
+
+    /// This policy, retrying every error, with each attempt given `limit` to finish (async
+    /// only). See [`RetryWhen::call_timeout`].
+    #[cfg(feature = "tokio")]
+    pub fn call_timeout(
+        &self,
+        limit: Duration,
+    ) -> RetryWhen<'_, AnyError, NoValue, NoHint, Limits> {
+        self.when(AnyError).call_timeout(limit)
     }
 
     /// Calls `call` through `breaker` until it succeeds, retrying every error, or until the

@@ -21,6 +21,8 @@ pub(crate) struct Schedule<'r> {
     attempts: u32,
     previous_wait: Duration,
     circuit_wait_left: Duration,
+    /// When the whole call must have ended, if it must.
+    deadline: Option<Duration>,
 }
 
 impl<'r> Schedule<'r> {
@@ -30,7 +32,15 @@ impl<'r> Schedule<'r> {
             attempts: 0,
             previous_wait: retry.wait.min(),
             circuit_wait_left: retry.wait_for_circuit,
+            deadline: None,
         }
+    }
+
+    /// No attempt starts at or after `deadline`, if there is one.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
+        self
     }
 
     /// Counts an attempt about to be made.
@@ -69,10 +79,14 @@ impl<'r> Schedule<'r> {
             self.circuit_wait_left -= retry_in;
             wait = wait.max(retry_in);
         }
-        if let Some(budget) = self.retry.max_elapsed {
-            if elapsed.saturating_add(wait) > budget {
-                return Next::Stop;
-            }
+        let next_start = elapsed.saturating_add(wait);
+        if self
+            .retry
+            .max_elapsed
+            .is_some_and(|budget| next_start > budget)
+            || self.deadline.is_some_and(|deadline| next_start >= deadline)
+        {
+            return Next::Stop;
         }
         if !self.retry.budget.withdraw(breaker) {
             return Next::Stop;

@@ -114,11 +114,37 @@ impl<E, F: Fn(&E) -> Option<Duration>> Hint<E> for F {
 /// # Ok::<(), failfast::ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct RetryWhen<'r, W, O, H> {
+pub struct RetryWhen<'r, W, O, H, L = NoLimits> {
     retry: &'r Retry,
     retry_on: W,
     retry_on_value: O,
     hint: H,
+    limits: L,
+}
+
+/// No time limit on attempts: [`RetryWhen::call`] and [`RetryWhen::run`] take any error type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoLimits;
+
+/// Time limits on attempts, set by [`RetryWhen::call_timeout`] and [`RetryWhen::deadline`]:
+/// [`RetryWhen::run`] then needs an error type with `From<TimedOut>`.
+#[derive(Debug, Clone, Copy, Default)]
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub struct Limits {
+    call_timeout: Option<Duration>,
+    deadline: Option<Duration>,
+}
+
+impl Limits {
+    /// The time an attempt starting `elapsed` into the call may take, if it is limited.
+    #[cfg(feature = "tokio")]
+    fn for_attempt(&self, elapsed: Duration) -> Option<Duration> {
+        let left = self.deadline.map(|d| d.saturating_sub(elapsed));
+        match (self.call_timeout, left) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// An attempt's outcome, judged.
@@ -133,78 +159,51 @@ enum Judged<T, E> {
     },
 }
 
-impl<'r, W, O, H> RetryWhen<'r, W, O, H> {
-    pub(super) fn new(retry: &'r Retry, retry_on: W, retry_on_value: O, hint: H) -> Self {
+impl<'r, W> RetryWhen<'r, W, NoValue, NoHint> {
+    pub(super) fn new(retry: &'r Retry, retry_on: W) -> Self {
         RetryWhen {
             retry,
             retry_on,
-            retry_on_value,
-            hint,
+            retry_on_value: NoValue,
+            hint: NoHint,
+            limits: NoLimits,
         }
     }
+}
 
+impl<'r, W, O, H, L> RetryWhen<'r, W, O, H, L> {
     /// Also retries the answers for which `retry_on_value` is true (an empty 204, say). Such
     /// an answer is a success for the circuit; the last one is returned if the policy gives up.
-    pub fn when_ok<O2>(self, retry_on_value: O2) -> RetryWhen<'r, W, O2, H> {
-        RetryWhen::new(self.retry, self.retry_on, retry_on_value, self.hint)
+    pub fn when_ok<O2>(self, retry_on_value: O2) -> RetryWhen<'r, W, O2, H, L> {
+        RetryWhen {
+            retry: self.retry,
+            retry_on: self.retry_on,
+            retry_on_value,
+            hint: self.hint,
+            limits: self.limits,
+        }
     }
 
     /// Waits as long as `hint` says an error asks for (a 429's `Retry-After`), rather than the
     /// policy's wait; still within the policy's time limit.
-    pub fn hint<H2>(self, hint: H2) -> RetryWhen<'r, W, O, H2> {
-        RetryWhen::new(self.retry, self.retry_on, self.retry_on_value, hint)
-    }
-
-    /// Calls `call` through `breaker` until it answers with something not to retry, or until
-    /// the policy gives up; waits sleep the thread. An error not to retry is returned at once.
-    pub fn call<T, E, F>(&self, breaker: &Breaker, mut call: F) -> Result<T, RetryError<E>>
-    where
-        F: FnMut() -> Result<T, E>,
-        W: RetryOn<E>,
-        O: RetryOnValue<T>,
-        H: Hint<E>,
-    {
-        let mut schedule = Schedule::new(self.retry);
-        let started = breaker.clock_now();
-        loop {
-            schedule.start_attempt();
-            let result = breaker.call_if(|e| self.retry_on.retry_on(e), &mut call);
-            let elapsed = breaker.clock_now().saturating_sub(started);
-            match self.next(breaker, result, &mut schedule, elapsed) {
-                Ok(wait) => self.retry.sleep(wait),
-                Err(outcome) => return outcome,
-            }
+    pub fn hint<H2>(self, hint: H2) -> RetryWhen<'r, W, O, H2, L> {
+        RetryWhen {
+            retry: self.retry,
+            retry_on: self.retry_on,
+            retry_on_value: self.retry_on_value,
+            hint,
+            limits: self.limits,
         }
     }
 
-    /// Runs the future `attempt` makes through `breaker`, once per attempt, until it answers
-    /// with something not to retry, or until the policy gives up; waits are tokio sleeps, and
-    /// never block the executor. An error not to retry is returned at once.
     #[cfg(feature = "tokio")]
-    pub async fn run<T, E, F, Fut>(
-        &self,
-        breaker: &Breaker,
-        mut attempt: F,
-    ) -> Result<T, RetryError<E>>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, E>>,
-        W: RetryOn<E>,
-        O: RetryOnValue<T>,
-        H: Hint<E>,
-    {
-        let mut schedule = Schedule::new(self.retry);
-        let started = tokio::time::Instant::now();
-        loop {
-            schedule.start_attempt();
-            let result = breaker
-                .run_if(|e: &E| self.retry_on.retry_on(e), attempt())
-                .await;
-            let elapsed = started.elapsed();
-            match self.next(breaker, result, &mut schedule, elapsed) {
-                Ok(wait) => tokio::time::sleep(wait).await,
-                Err(outcome) => return outcome,
-            }
+    fn with_limits(self, limits: Limits) -> RetryWhen<'r, W, O, H, Limits> {
+        RetryWhen {
+            retry: self.retry,
+            retry_on: self.retry_on,
+            retry_on_value: self.retry_on_value,
+            hint: self.hint,
+            limits,
         }
     }
 
@@ -264,6 +263,135 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H> {
                 },
                 outcome: retryable,
             },
+        }
+    }
+}
+
+impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
+    /// Gives each attempt `limit` to finish (feature `tokio`, async [`run`](Self::run) only):
+    /// an attempt past it is dropped, counts as a failure of the circuit, and ends with
+    /// [`TimedOut`](crate::TimedOut) through the call's own error type, retried if
+    /// [`when`](Retry::when) says so.
+    #[cfg(feature = "tokio")]
+    pub fn call_timeout(self, limit: Duration) -> RetryWhen<'r, W, O, H, Limits> {
+        let limits = Limits {
+            call_timeout: Some(limit),
+            deadline: None,
+        };
+        self.with_limits(limits)
+    }
+
+    /// Gives the whole call, waits and attempts, `limit` to finish (feature `tokio`, async
+    /// [`run`](Self::run) only): the attempt under way when it passes is cut short as by
+    /// [`call_timeout`](Self::call_timeout), and no attempt starts after it.
+    #[cfg(feature = "tokio")]
+    pub fn deadline(self, limit: Duration) -> RetryWhen<'r, W, O, H, Limits> {
+        let limits = Limits {
+            call_timeout: None,
+            deadline: Some(limit),
+        };
+        self.with_limits(limits)
+    }
+
+    /// Calls `call` through `breaker` until it answers with something not to retry, or until
+    /// the policy gives up; waits sleep the thread. An error not to retry is returned at once.
+    pub fn call<T, E, F>(&self, breaker: &Breaker, mut call: F) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Result<T, E>,
+        W: RetryOn<E>,
+        O: RetryOnValue<T>,
+        H: Hint<E>,
+    {
+        let mut schedule = Schedule::new(self.retry);
+        let started = breaker.clock_now();
+        loop {
+            schedule.start_attempt();
+            let result = breaker.call_if(|e| self.retry_on.retry_on(e), &mut call);
+            let elapsed = breaker.clock_now().saturating_sub(started);
+            match self.next(breaker, result, &mut schedule, elapsed) {
+                Ok(wait) => self.retry.sleep(wait),
+                Err(outcome) => return outcome,
+            }
+        }
+    }
+
+    /// Runs the future `attempt` makes through `breaker`, once per attempt, until it answers
+    /// with something not to retry, or until the policy gives up; waits are tokio sleeps, and
+    /// never block the executor. An error not to retry is returned at once.
+    #[cfg(feature = "tokio")]
+    pub async fn run<T, E, F, Fut>(
+        &self,
+        breaker: &Breaker,
+        mut attempt: F,
+    ) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+        W: RetryOn<E>,
+        O: RetryOnValue<T>,
+        H: Hint<E>,
+    {
+        let mut schedule = Schedule::new(self.retry);
+        let started = tokio::time::Instant::now();
+        loop {
+            schedule.start_attempt();
+            let result = breaker
+                .run_if(|e: &E| self.retry_on.retry_on(e), attempt())
+                .await;
+            let elapsed = started.elapsed();
+            match self.next(breaker, result, &mut schedule, elapsed) {
+                Ok(wait) => tokio::time::sleep(wait).await,
+                Err(outcome) => return outcome,
+            }
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<'r, W, O, H> RetryWhen<'r, W, O, H, Limits> {
+    /// As on a retry without limits: gives each attempt `limit` to finish.
+    pub fn call_timeout(mut self, limit: Duration) -> Self {
+        self.limits.call_timeout = Some(limit);
+        self
+    }
+
+    /// As on a retry without limits: gives the whole call `limit` to finish.
+    pub fn deadline(mut self, limit: Duration) -> Self {
+        self.limits.deadline = Some(limit);
+        self
+    }
+
+    /// Like the [`run`](RetryWhen::run) of a retry without limits, with each attempt cut short
+    /// at its time limit: it counts as a failure of the circuit, and its error is
+    /// [`TimedOut`](crate::TimedOut) through `E`.
+    #[cfg(feature = "tokio")]
+    pub async fn run<T, E, F, Fut>(
+        &self,
+        breaker: &Breaker,
+        mut attempt: F,
+    ) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+        E: From<crate::TimedOut>,
+        W: RetryOn<E>,
+        O: RetryOnValue<T>,
+        H: Hint<E>,
+    {
+        let mut schedule = Schedule::new(self.retry).with_deadline(self.limits.deadline);
+        let started = tokio::time::Instant::now();
+        loop {
+            schedule.start_attempt();
+            let counts = |e: &E| self.retry_on.retry_on(e);
+            let result = match self.limits.for_attempt(started.elapsed()) {
+                Some(limit) => breaker.run_if_within(limit, counts, attempt()).await,
+                None => breaker.run_if(counts, attempt()).await,
+            };
+            let elapsed = started.elapsed();
+            match self.next(breaker, result, &mut schedule, elapsed) {
+                Ok(wait) => tokio::time::sleep(wait).await,
+                Err(outcome) => return outcome,
+            }
         }
     }
 }
