@@ -418,7 +418,7 @@ async fn a_time_out_counts_against_the_circuit_even_when_not_retried() {
     let error = retry
         .when(|e: &Slow| *e == Slow::Refused)
         .call_timeout(SEC)
-        .run(&breaker, || std::future::pending::<Result<(), Slow>>())
+        .run(&breaker, std::future::pending::<Result<(), Slow>>)
         .await
         .unwrap_err();
     assert_eq!(error.attempts(), 1);
@@ -441,7 +441,7 @@ async fn a_deadline_cuts_the_attempt_under_way_and_starts_no_other() {
     let error = retry
         .call_timeout(3 * SEC)
         .deadline(5 * SEC)
-        .run(&breaker, || std::future::pending::<Result<(), Slow>>())
+        .run(&breaker, std::future::pending::<Result<(), Slow>>)
         .await
         .unwrap_err();
     // 0-3 s: cut by the call time-out; 3-4 s: wait; 4-5 s: cut by the deadline.
