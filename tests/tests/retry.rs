@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use failfast::retry::{Jitter, Retry, RetryBuilder, Wait};
-use failfast::{Breaker, ManualClock, TokioClock, TripPolicy};
+use failfast::{Breaker, Clock, ManualClock, TokioClock, TripPolicy};
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -50,13 +50,13 @@ fn exponential_waits_follow_tenacity_s_sequence() {
     let error = retry.call(&breaker, || Err::<(), _>("down")).unwrap_err();
     assert_eq!(waits(&made), [2 * SEC, 2 * SEC, 4 * SEC, 8 * SEC, 10 * SEC]);
     assert_eq!(error.attempts(), 6);
-    assert_eq!(error.elapsed(), 26 * SEC);
+    assert_eq!(clock.now(), 26 * SEC);
     assert_eq!(
         breaker.stats().failures,
         6,
         "every attempt went through the breaker"
     );
-    assert_eq!(error.to_string(), "down (gave up after 6 attempts in 26s)");
+    assert_eq!(error.to_string(), "down (gave up after 6 attempts)");
 }
 
 #[test]
@@ -244,7 +244,7 @@ async fn async_attempts_start_after_exact_waits_in_paused_time() {
         *starts.lock().unwrap(),
         [Duration::ZERO, SEC, 3 * SEC, 6 * SEC]
     );
-    assert_eq!((error.attempts(), error.elapsed()), (4, 6 * SEC));
+    assert_eq!(error.attempts(), 4);
 }
 
 #[tokio::test(start_paused = true)]
@@ -285,6 +285,7 @@ async fn async_retries_stop_at_the_time_budget() {
         .wait(Wait::fixed(4 * SEC))
         .build()
         .unwrap();
+    let started = tokio::time::Instant::now();
     let error = retry
         .run(&breaker, || async {
             tokio::time::sleep(SEC).await;
@@ -295,7 +296,7 @@ async fn async_retries_stop_at_the_time_budget() {
     // Attempts start at 0, 5 and 10 s (each takes 1 s, then 4 s of wait); a fourth would start
     // at 15 s, past the budget.
     assert_eq!(error.attempts(), 3);
-    assert_eq!(error.elapsed(), 11 * SEC);
+    assert_eq!(started.elapsed(), 11 * SEC);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,12 +1,11 @@
 //! What a retried call returns when it gives up: [`RetryError`].
 
 use std::fmt;
-use std::time::Duration;
 
 use crate::error::{Error, Open};
 
 /// A retried call that gave up: the last attempt's error (the call's own, or the circuit's
-/// refusal), with how many attempts were made and how long it took.
+/// refusal), with how many attempts were made.
 ///
 /// ```
 /// use std::time::Duration;
@@ -26,26 +25,16 @@ use crate::error::{Error, Open};
 pub struct RetryError<E> {
     error: Error<E>,
     attempts: u32,
-    elapsed: Duration,
 }
 
 impl<E> RetryError<E> {
-    pub(crate) fn new(error: Error<E>, attempts: u32, elapsed: Duration) -> Self {
-        RetryError {
-            error,
-            attempts,
-            elapsed,
-        }
+    pub(crate) fn new(error: Error<E>, attempts: u32) -> Self {
+        RetryError { error, attempts }
     }
 
     /// How many attempts were made, refused ones included.
     pub fn attempts(&self) -> u32 {
         self.attempts
-    }
-
-    /// How long the retried call took, waits included.
-    pub fn elapsed(&self) -> Duration {
-        self.elapsed
     }
 
     /// The last attempt's error.
@@ -75,11 +64,7 @@ impl<E: fmt::Display> fmt::Display for RetryError<E> {
             1 => "1 attempt".to_owned(),
             n => format!("{n} attempts"),
         };
-        write!(
-            f,
-            "{} (gave up after {attempts} in {:?})",
-            self.error, self.elapsed
-        )
+        write!(f, "{} (gave up after {attempts})", self.error)
     }
 }
 

@@ -43,6 +43,11 @@ impl<'r> Schedule<'r> {
         self
     }
 
+    /// Whether the call has a time limit, so that the runner must time it.
+    pub(crate) fn is_timed(&self) -> bool {
+        self.retry.max_elapsed.is_some() || self.deadline.is_some()
+    }
+
     /// Counts an attempt about to be made.
     pub(crate) fn start_attempt(&mut self) {
         self.attempts += 1;
@@ -55,13 +60,14 @@ impl<'r> Schedule<'r> {
 
     /// After an attempt through `breaker` whose outcome may be retried: `hint` is how long the dependency asked
     /// to wait, if it did; `refusing` how long the circuit will refuse calls, if it does now;
-    /// `elapsed` the time since the first attempt started.
+    /// `elapsed` the time since the first attempt started, if the call has a time limit (it is
+    /// read only then: reading a clock would cost a call that succeeds at once).
     pub(crate) fn after_attempt(
         &mut self,
         breaker: &Breaker,
         hint: Option<Duration>,
         refusing: Option<Duration>,
-        elapsed: Duration,
+        elapsed: Option<Duration>,
     ) -> Next {
         if self.attempts >= self.retry.attempts {
             return Next::Stop;
@@ -79,14 +85,16 @@ impl<'r> Schedule<'r> {
             self.circuit_wait_left -= retry_in;
             wait = wait.max(retry_in);
         }
-        let next_start = elapsed.saturating_add(wait);
-        if self
-            .retry
-            .max_elapsed
-            .is_some_and(|budget| next_start > budget)
-            || self.deadline.is_some_and(|deadline| next_start >= deadline)
-        {
-            return Next::Stop;
+        if let Some(elapsed) = elapsed {
+            let next_start = elapsed.saturating_add(wait);
+            if self
+                .retry
+                .max_elapsed
+                .is_some_and(|budget| next_start > budget)
+                || self.deadline.is_some_and(|deadline| next_start >= deadline)
+            {
+                return Next::Stop;
+            }
         }
         if !self.retry.budget.withdraw(breaker) {
             return Next::Stop;

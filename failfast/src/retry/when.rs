@@ -213,7 +213,7 @@ impl<'r, W, O, H, L> RetryWhen<'r, W, O, H, L> {
         breaker: &Breaker,
         result: Result<T, Error<E>>,
         schedule: &mut Schedule<'_>,
-        elapsed: Duration,
+        elapsed: Option<Duration>,
     ) -> Result<Duration, Result<T, RetryError<E>>>
     where
         W: RetryOn<E>,
@@ -221,7 +221,7 @@ impl<'r, W, O, H, L> RetryWhen<'r, W, O, H, L> {
         H: Hint<E>,
     {
         let give_up = |outcome: Result<T, Error<E>>, schedule: &Schedule<'_>| {
-            outcome.map_err(|e| RetryError::new(e, schedule.attempts(), elapsed))
+            outcome.map_err(|e| RetryError::new(e, schedule.attempts()))
         };
         match self.judge(breaker, result) {
             Judged::Final(outcome) => Err(give_up(outcome, schedule)),
@@ -303,11 +303,11 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
         H: Hint<E>,
     {
         let mut schedule = Schedule::new(self.retry);
-        let started = breaker.clock_now();
+        let started = schedule.is_timed().then(|| breaker.clock_now());
         loop {
             schedule.start_attempt();
             let result = breaker.call_if(|e| self.retry_on.retry_on(e), &mut call);
-            let elapsed = breaker.clock_now().saturating_sub(started);
+            let elapsed = started.map(|started| breaker.clock_now().saturating_sub(started));
             match self.next(breaker, result, &mut schedule, elapsed) {
                 Ok(wait) => self.retry.sleep(wait),
                 Err(outcome) => return outcome,
@@ -332,13 +332,13 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
         H: Hint<E>,
     {
         let mut schedule = Schedule::new(self.retry);
-        let started = tokio::time::Instant::now();
+        let started = schedule.is_timed().then(tokio::time::Instant::now);
         loop {
             schedule.start_attempt();
             let result = breaker
                 .run_if(|e: &E| self.retry_on.retry_on(e), attempt())
                 .await;
-            let elapsed = started.elapsed();
+            let elapsed = started.map(|started| started.elapsed());
             match self.next(breaker, result, &mut schedule, elapsed) {
                 Ok(wait) => tokio::time::sleep(wait).await,
                 Err(outcome) => return outcome,
@@ -387,8 +387,7 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, Limits> {
                 Some(limit) => breaker.run_if_within(limit, counts, attempt()).await,
                 None => breaker.run_if(counts, attempt()).await,
             };
-            let elapsed = started.elapsed();
-            match self.next(breaker, result, &mut schedule, elapsed) {
+            match self.next(breaker, result, &mut schedule, Some(started.elapsed())) {
                 Ok(wait) => tokio::time::sleep(wait).await,
                 Err(outcome) => return outcome,
             }
