@@ -58,13 +58,16 @@ where
 {
     type Output = Result<T, Error<E>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         assert!(this.counts.is_some(), "`Run` polled after completion");
-        let permit = match this.permit {
+        // Held here while polling, and put back only if the future is not done: a future that
+        // is ready at once never stores it, and never reloads what it just stored.
+        let mut permit = match this.permit.take() {
             Some(permit) => permit,
             None => match this.breaker.try_acquire() {
-                Ok(permit) => this.permit.insert(permit),
+                Ok(permit) => permit,
                 Err(open) => {
                     this.counts.take();
                     return Poll::Ready(Err(Error::Open(open)));
@@ -83,11 +86,13 @@ where
         };
         permit.fail_on_drop = false;
         let Poll::Ready(result) = polled else {
+            *this.permit = Some(permit);
             return Poll::Pending;
         };
-        let (Some(permit), Some(counts)) = (this.permit.take(), this.counts.take()) else {
-            unreachable!("the permit and the predicate are held until the inner future completes");
-        };
+        let counts = this
+            .counts
+            .take()
+            .expect("the predicate is held until the inner future completes");
         Poll::Ready(permit.settle(result, counts))
     }
 }

@@ -21,58 +21,107 @@ use crate::error::{Error, Open};
 /// assert_eq!(error.into_inner(), Some("ledger down"));
 /// # Ok::<(), failfast::ConfigError>(())
 /// ```
+///
+/// It is an enum of its own rather than an [`Error<E>`](crate::Error) and a count side by side,
+/// which keeps it one word larger than `Error<E>` at most: results are returned through
+/// memory, and a call that succeeds should not pay for a large error type.
 #[derive(Debug)]
-pub struct RetryError<E> {
-    error: Error<E>,
-    attempts: u32,
+pub enum RetryError<E> {
+    /// The last attempt was refused: the circuit is open.
+    Open {
+        /// The refusal.
+        open: Open,
+        /// How many attempts were made, refused ones included.
+        attempts: u32,
+    },
+    /// The last attempt ran and returned this error.
+    Inner {
+        /// The call's own error.
+        error: E,
+        /// How many attempts were made, refused ones included.
+        attempts: u32,
+    },
 }
 
 impl<E> RetryError<E> {
     pub(crate) fn new(error: Error<E>, attempts: u32) -> Self {
-        RetryError { error, attempts }
+        match error {
+            Error::Open(open) => RetryError::Open { open, attempts },
+            Error::Inner(error) => RetryError::Inner { error, attempts },
+        }
     }
 
     /// How many attempts were made, refused ones included.
     pub fn attempts(&self) -> u32 {
-        self.attempts
+        match self {
+            RetryError::Open { attempts, .. } | RetryError::Inner { attempts, .. } => *attempts,
+        }
     }
 
-    /// The last attempt's error.
-    pub fn error(&self) -> &Error<E> {
-        &self.error
-    }
-
-    /// The last attempt's error, by value.
+    /// The last attempt's error, as a single call's.
     pub fn into_error(self) -> Error<E> {
-        self.error
+        match self {
+            RetryError::Open { open, .. } => Error::Open(open),
+            RetryError::Inner { error, .. } => Error::Inner(error),
+        }
     }
 
     /// The call's own last error, or `None` if the last attempt was refused.
     pub fn into_inner(self) -> Option<E> {
-        self.error.into_inner()
+        match self {
+            RetryError::Open { .. } => None,
+            RetryError::Inner { error, .. } => Some(error),
+        }
+    }
+
+    /// The call's own last error, by reference.
+    pub fn inner(&self) -> Option<&E> {
+        match self {
+            RetryError::Open { .. } => None,
+            RetryError::Inner { error, .. } => Some(error),
+        }
     }
 
     /// The refusal, if the last attempt was refused by an open circuit.
     pub fn as_open(&self) -> Option<&Open> {
-        self.error.as_open()
+        match self {
+            RetryError::Open { open, .. } => Some(open),
+            RetryError::Inner { .. } => None,
+        }
     }
 }
 
 impl<E: fmt::Display> fmt::Display for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let attempts = match self.attempts {
+        let attempts = match self.attempts() {
             1 => "1 attempt".to_owned(),
             n => format!("{n} attempts"),
         };
-        write!(f, "{} (gave up after {attempts})", self.error)
+        match self {
+            RetryError::Open { open, .. } => write!(f, "{open} (gave up after {attempts})"),
+            RetryError::Inner { error, .. } => write!(f, "{error} (gave up after {attempts})"),
+        }
     }
 }
 
 impl<E: std::error::Error + 'static> std::error::Error for RetryError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.error {
-            Error::Open(open) => Some(open),
-            Error::Inner(inner) => Some(inner),
+        match self {
+            RetryError::Open { open, .. } => Some(open),
+            RetryError::Inner { error, .. } => Some(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_error_is_one_word_larger_than_a_single_call_s_error_at_most() {
+        use std::mem::size_of;
+        assert!(
+            size_of::<Result<u64, RetryError<u32>>>() <= size_of::<Result<u64, Error<u32>>>() + 8
+        );
     }
 }

@@ -134,6 +134,7 @@ impl Retry {
 
     /// Calls `call` through `breaker` until it succeeds, retrying every error, or until the
     /// policy gives up. Waits sleep the thread. See [`RetryWhen::call`].
+    #[inline]
     pub fn call<T, E, F>(&self, breaker: &crate::Breaker, call: F) -> Result<T, RetryError<E>>
     where
         F: FnMut() -> Result<T, E>,

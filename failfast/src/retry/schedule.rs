@@ -43,11 +43,6 @@ impl<'r> Schedule<'r> {
         self
     }
 
-    /// Whether the call has a time limit, so that the runner must time it.
-    pub(crate) fn is_timed(&self) -> bool {
-        self.retry.max_elapsed.is_some() || self.deadline.is_some()
-    }
-
     /// Counts an attempt about to be made.
     pub(crate) fn start_attempt(&mut self) {
         self.attempts += 1;

@@ -295,6 +295,7 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
 
     /// Calls `call` through `breaker` until it answers with something not to retry, or until
     /// the policy gives up; waits sleep the thread. An error not to retry is returned at once.
+    #[inline]
     pub fn call<T, E, F>(&self, breaker: &Breaker, mut call: F) -> Result<T, RetryError<E>>
     where
         F: FnMut() -> Result<T, E>,
@@ -302,16 +303,43 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
         O: RetryOnValue<T>,
         H: Hint<E>,
     {
+        let started = self
+            .retry
+            .max_elapsed
+            .is_some()
+            .then(|| breaker.clock_now());
+        match breaker.call_if(|e| self.retry_on.retry_on(e), &mut call) {
+            Ok(value) if !self.retry_on_value.retry_on_value(&value) => Ok(value),
+            retryable => self.call_after_first(breaker, call, started, retryable),
+        }
+    }
+
+    /// The retries of [`call`](Self::call), after a first attempt that may be retried: out of
+    /// line, so that a call that succeeds at once pays only for the first attempt.
+    #[inline(never)]
+    fn call_after_first<T, E, F>(
+        &self,
+        breaker: &Breaker,
+        mut call: F,
+        started: Option<Duration>,
+        mut result: Result<T, Error<E>>,
+    ) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Result<T, E>,
+        W: RetryOn<E>,
+        O: RetryOnValue<T>,
+        H: Hint<E>,
+    {
         let mut schedule = Schedule::new(self.retry);
-        let started = schedule.is_timed().then(|| breaker.clock_now());
+        schedule.start_attempt(); // the first
         loop {
-            schedule.start_attempt();
-            let result = breaker.call_if(|e| self.retry_on.retry_on(e), &mut call);
             let elapsed = started.map(|started| breaker.clock_now().saturating_sub(started));
             match self.next(breaker, result, &mut schedule, elapsed) {
                 Ok(wait) => self.retry.sleep(wait),
                 Err(outcome) => return outcome,
             }
+            schedule.start_attempt();
+            result = breaker.call_if(|e| self.retry_on.retry_on(e), &mut call);
         }
     }
 
@@ -331,18 +359,51 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
         O: RetryOnValue<T>,
         H: Hint<E>,
     {
+        let started = self
+            .retry
+            .max_elapsed
+            .is_some()
+            .then(tokio::time::Instant::now);
+        let first = breaker
+            .run_if(|e: &E| self.retry_on.retry_on(e), attempt())
+            .await;
+        let first = match first {
+            Ok(value) if !self.retry_on_value.retry_on_value(&value) => return Ok(value),
+            retryable => retryable,
+        };
+        // The retries, in a future of their own on the heap: in this one they would make the
+        // future of every call larger, and slower to move, for the few that fail.
+        Box::pin(self.run_after_first(breaker, attempt, started, first)).await
+    }
+
+    /// The retries of [`run`](Self::run), after a first attempt that may be retried.
+    #[cfg(feature = "tokio")]
+    async fn run_after_first<T, E, F, Fut>(
+        &self,
+        breaker: &Breaker,
+        mut attempt: F,
+        started: Option<tokio::time::Instant>,
+        mut result: Result<T, Error<E>>,
+    ) -> Result<T, RetryError<E>>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+        W: RetryOn<E>,
+        O: RetryOnValue<T>,
+        H: Hint<E>,
+    {
         let mut schedule = Schedule::new(self.retry);
-        let started = schedule.is_timed().then(tokio::time::Instant::now);
+        schedule.start_attempt(); // the first
         loop {
-            schedule.start_attempt();
-            let result = breaker
-                .run_if(|e: &E| self.retry_on.retry_on(e), attempt())
-                .await;
             let elapsed = started.map(|started| started.elapsed());
             match self.next(breaker, result, &mut schedule, elapsed) {
                 Ok(wait) => tokio::time::sleep(wait).await,
                 Err(outcome) => return outcome,
             }
+            schedule.start_attempt();
+            result = breaker
+                .run_if(|e: &E| self.retry_on.retry_on(e), attempt())
+                .await;
         }
     }
 }
