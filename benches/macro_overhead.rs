@@ -22,6 +22,44 @@ fn guarded_open() -> Result<u64, Open> {
     work()
 }
 
+/// An error type as users write one: their own failures, and a variant that takes the refusal.
+#[derive(Debug)]
+enum ApiError {
+    #[allow(dead_code)] // never made: the calls here succeed
+    Status(u16),
+    #[allow(dead_code)]
+    Open(Open),
+}
+
+impl From<Open> for ApiError {
+    fn from(open: Open) -> Self {
+        ApiError::Open(open)
+    }
+}
+
+fn api_work() -> Result<u64, ApiError> {
+    Ok(black_box(1))
+}
+
+/// A small error: what `breaker.call` returns fastest.
+fn small_work() -> Result<u64, u16> {
+    Ok(black_box(1))
+}
+
+#[failfast("bench_macro_api", 3600)]
+#[inline]
+fn guarded_api() -> Result<u64, ApiError> {
+    api_work()
+}
+
+/// The same, left out of line: the cost of a call to a function returning its `Result` through
+/// memory comes on top, as it would for a function written by hand.
+#[failfast("bench_macro_api_out_of_line", 3600)]
+#[inline(never)]
+fn guarded_api_out_of_line() -> Result<u64, ApiError> {
+    api_work()
+}
+
 /// What the macro saves writing: the call, with the rejection turned into the function's error.
 fn by_hand(breaker: &Breaker) -> Result<u64, Open> {
     match breaker.call(work) {
@@ -41,6 +79,26 @@ fn benches(c: &mut Criterion) {
     });
     closed.bench_function("#[failfast] fn", |b| b.iter(|| black_box(guarded())));
     closed.finish();
+
+    // The error of a `#[failfast]` function carries the refusal, so it is larger than a small
+    // error. The answer is taken as a caller matching on it would, and `black_box` gets a
+    // `u64`: a whole `Result`, or an `Option<u64>`, handed to `black_box` is stored and read
+    // back through memory in pieces of different sizes, which stalls the processor for longer
+    // than the call takes.
+    let mut small = c.benchmark_group("closed, answer taken");
+    let small_breaker = Breaker::new("bench_small_error", hour);
+    small.bench_function("breaker.call, small error", |b| {
+        b.iter(|| black_box(small_breaker.call(small_work).unwrap_or(0)))
+    });
+    small.bench_function(
+        "#[failfast] #[inline] fn, error with an Open variant",
+        |b| b.iter(|| black_box(guarded_api().unwrap_or(0))),
+    );
+    small.bench_function(
+        "#[failfast] #[inline(never)] fn, error with an Open variant",
+        |b| b.iter(|| black_box(guarded_api_out_of_line().unwrap_or(0))),
+    );
+    small.finish();
 
     let mut open = c.benchmark_group("rejected");
     breaker.force_open(hour);

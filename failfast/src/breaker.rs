@@ -160,13 +160,38 @@ impl Breaker {
         P: FnOnce(&E) -> bool,
         F: FnOnce() -> Result<T, E>,
     {
-        let ticket = self.admit()?;
+        self.call_into(counts, call, Error::Open, Error::Inner)
+    }
+
+    /// [`call_if`](Self::call_if), with the refusal and the call's error each made into the
+    /// error the caller returns, without an [`Error`] between: a `Result` holding one is
+    /// returned through memory, which would cost the macro's closed path a store and a reload.
+    #[inline(always)]
+    pub(crate) fn call_into<T, E, R, P, F>(
+        &self,
+        counts: P,
+        call: F,
+        refused: impl FnOnce(Open) -> R,
+        failed: impl FnOnce(E) -> R,
+    ) -> Result<T, R>
+    where
+        P: FnOnce(&E) -> bool,
+        F: FnOnce() -> Result<T, E>,
+    {
+        let ticket = match self.admit() {
+            Ok(ticket) => ticket,
+            Err(open) => return Err(refused(open)),
+        };
         if ticket.is_probe() {
-            return self.call_probe(ticket, counts, call);
+            return match self.call_probe(ticket, counts, call) {
+                Ok(value) => Ok(value),
+                Err(Error::Open(open)) => Err(refused(open)),
+                Err(Error::Inner(error)) => Err(failed(error)),
+            };
         }
         let (result, verdict) = self.judge(ticket, counts, call);
         self.record(ticket, verdict);
-        result.map_err(Error::Inner)
+        result.map_err(failed)
     }
 
     /// [`call_if`](Self::call_if) for a half-open probe, which calls nested in it join.

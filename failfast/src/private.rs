@@ -54,7 +54,7 @@ where
     if !enabled {
         return body();
     }
-    rejection_into_error(breaker.call_if(counts, body))
+    breaker.call_into(counts, body, E::from, |error| error)
 }
 
 /// A guarded sync call with a fallback for rejections and counted failures.
