@@ -3,7 +3,9 @@
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Block, Expr, ItemFn, Path, Stmt, Type};
+use syn::{Block, Expr, FnArg, ItemFn, Pat, Path, Stmt, Type};
+
+use crate::retry::duration_tokens;
 
 use crate::validate::{
     Breaker, Counts, Plan, is_result, mentions_impl_trait, output_type, result_error_type,
@@ -29,6 +31,8 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
         counts,
         enabled,
         fallback,
+        retry,
+        call_timeout,
     } = plan;
     let output: Option<Type> = output_type(&function).cloned();
     let fallible = output.as_ref().is_some_and(is_result);
@@ -44,42 +48,81 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
     let fallback =
         fallback.map(|path| fallback_tokens(&krate, &path, output.as_ref(), asynchronous));
 
-    // The helper that guards the body: `call`/`run`, with `_or` for a fallback, and the
-    // `total` kinds for functions that do not return `Result` (their fallback answers when open).
-    let helper = match (asynchronous, fallible, fallback.is_some()) {
-        (false, true, false) => "call",
-        (false, true, true) => "call_or",
-        (false, false, _) => "call_total_or",
-        (true, true, false) => "run",
-        (true, true, true) => "run_or",
-        (true, false, _) => "run_total_or",
+    // The helper that guards the body: `call`/`run`, with `_retry` and `_within` for `retry` and
+    // `call_timeout`, `_or` for a fallback, and the `total` kinds for functions that do not
+    // return `Result` (their fallback answers when open).
+    let helper = match (asynchronous, fallible) {
+        (false, false) => "call_total_or".to_owned(),
+        (true, false) => "run_total_or".to_owned(),
+        (asynchronous, true) => {
+            let mut helper = if asynchronous { "run" } else { "call" }.to_owned();
+            if retry.is_some() {
+                helper.push_str("_retry");
+            }
+            if call_timeout.is_some() {
+                helper.push_str("_within");
+            }
+            if fallback.is_some() {
+                helper.push_str("_or");
+            }
+            helper
+        }
     };
+    let helper = helper.as_str();
     let helper = syn::Ident::new(helper, output_span);
     let helper = respan(quote!(#krate::__private::#helper), output_span);
     let counts = fallible.then_some(counts);
+    let needs_tokio = asynchronous && (retry.is_some() || call_timeout.is_some());
+    let needs_tokio = needs_tokio.then(|| {
+        let span = retry
+            .as_ref()
+            .map(|(key, _)| key.span())
+            .or(call_timeout.as_ref().map(|(key, _)| key.span()))
+            .unwrap_or(output_span);
+        respan(quote!(#krate::__failfast_needs_tokio!();), span)
+    });
+    let retried = retry.is_some();
+    let retry = retry.map(|(_, spec)| spec.tokens(&krate));
+    let limit = call_timeout.map(|(_, limit)| duration_tokens(limit));
     // The call is spanned at the return type: an unmet bound on the error type (such as a
     // missing `From<failfast::Open>`) is reported there.
     let guard = |guarded: TokenStream| {
         let counts = counts.iter();
+        let retry = retry.iter();
+        let limit = limit.iter();
         let fallback = fallback.iter();
         quote_spanned! {output_span=>
-            #helper(__failfast_breaker, #enabled, #(#counts,)* #guarded #(, #fallback)*)
+            #helper(
+                __failfast_breaker, #enabled, #(#counts,)* #(#retry,)* #(#limit,)* #guarded
+                #(, #fallback)*
+            )
         }
     };
-    let breaker_local = quote!(let __failfast_breaker: &#krate::Breaker = #breaker;);
+    let breaker_local = quote!(#needs_tokio let __failfast_breaker: &#krate::Breaker = #breaker;);
+    // With `retry`, the body runs once per attempt: each gets its own copy of the arguments.
+    let copies = if retried {
+        argument_copies(&mut function)
+    } else {
+        TokenStream::new()
+    };
 
     match shape {
         Shape::Sync => {
             let block = &function.block;
             let closure = match &output {
-                Some(ty) if !mentions_impl_trait(ty) => quote!(move || -> #ty #block),
-                _ => quote!(move || #block),
+                Some(ty) if !mentions_impl_trait(ty) => quote!(move || -> #ty { #copies #block }),
+                _ => quote!(move || { #copies #block }),
             };
             let guarded = guard(closure);
             function.block = Box::new(syn::parse_quote!({ #breaker_local #guarded }));
         }
         Shape::AsyncFn => {
             let future = async_block(&function.block, output.as_ref());
+            let future = if retried {
+                quote!(move || { #copies #future })
+            } else {
+                future
+            };
             let guarded = guard(future);
             function.block = Box::new(syn::parse_quote!({ #breaker_local #guarded.await }));
         }
@@ -91,6 +134,11 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
                     unreachable!("the shape has an async block at its tail");
                 };
                 let future = async_block(&block.block, output.as_ref());
+                let future = if retried {
+                    quote!(move || { #copies #future })
+                } else {
+                    future
+                };
                 *tail = Expr::Verbatim(guard(future));
             }
             let stmts = &function.block.stmts;
@@ -98,6 +146,37 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
         }
     }
     function.into_token_stream()
+}
+
+/// `let name = Clone::clone(&name);` for each argument bound to a name (`self` aside, which
+/// is a reference when a retried call can take it): a fresh copy for each attempt. A `mut`
+/// moves from the argument to its copies, the one the body changes.
+fn argument_copies(function: &mut ItemFn) -> TokenStream {
+    let copies = function
+        .sig
+        .inputs
+        .iter_mut()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => match &mut *typed.pat {
+                Pat::Ident(binding) if binding.by_ref.is_none() && binding.subpat.is_none() => {
+                    let name = &binding.ident;
+                    let mutability = binding.mutability.take();
+                    Some(quote! {
+                        #[allow(clippy::clone_on_copy, clippy::redundant_clone)]
+                        let #mutability #name = ::core::clone::Clone::clone(&#name);
+                    })
+                }
+                _ => None,
+            },
+            FnArg::Receiver(_) => None,
+        });
+    let copies: Vec<TokenStream> = copies.collect();
+    quote!(#(#copies)*)
+}
+
+/// Whether the function's body is guarded as a future.
+pub(crate) fn is_asynchronous(function: &ItemFn) -> bool {
+    !matches!(shape(function), Shape::Sync)
 }
 
 /// `tokens` with every span set to `span`, so that errors about them point there.

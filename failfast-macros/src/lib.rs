@@ -3,6 +3,7 @@
 
 mod expand;
 mod parse;
+mod retry;
 mod validate;
 
 use proc_macro::TokenStream;

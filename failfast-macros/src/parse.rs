@@ -11,6 +11,8 @@ use syn::{
     Expr, ExprLit, ExprUnary, Ident, Lit, LitInt, LitStr, Pat, Path, Token, UnOp, bracketed,
 };
 
+use crate::retry::RetrySpec;
+
 /// The options, in the order the error for an unknown one lists them.
 pub(crate) const OPTIONS: &[&str] = &[
     "name",
@@ -23,6 +25,8 @@ pub(crate) const OPTIONS: &[&str] = &[
     "enabled",
     "breaker",
     "fallback",
+    "retry",
+    "call_timeout",
     "crate",
 ];
 
@@ -39,6 +43,8 @@ pub(crate) struct Args {
     pub(crate) enabled: Option<Named<Expr>>,
     pub(crate) breaker: Option<Named<Expr>>,
     pub(crate) fallback: Option<Named<Path>>,
+    pub(crate) retry: Option<Named<RetrySpec>>,
+    pub(crate) call_timeout: Option<Named<Duration>>,
     pub(crate) krate: Option<Named<Path>>,
     /// Where the name came from: `name = ...`, or the first positional argument.
     pub(crate) name_key: Option<Ident>,
@@ -70,7 +76,12 @@ impl Parse for Args {
         let mut position = 0usize;
         let mut seen_keyed = false;
         while !input.is_empty() {
-            let result = if input.peek2(Token![=]) && !input.peek2(Token![==]) {
+            let result = if input.peek(Ident::peek_any) && input.peek2(syn::token::Paren) {
+                // `retry(...)`, the one option that takes a list.
+                seen_keyed = true;
+                let key = Ident::parse_any(input)?;
+                args.listed(key, input)
+            } else if input.peek2(Token![=]) && !input.peek2(Token![==]) {
                 seen_keyed = true;
                 let key = Ident::parse_any(input)?;
                 input.parse::<Token![=]>()?;
@@ -119,6 +130,27 @@ impl Args {
         }
     }
 
+    /// `key(...)`: only `retry` takes a list.
+    fn listed(&mut self, key: Ident, input: ParseStream<'_>) -> syn::Result<()> {
+        let name = key.unraw().to_string();
+        if name != "retry" {
+            let _: proc_macro2::Group = input.parse()?;
+            return Err(syn::Error::new_spanned(
+                &key,
+                format!(
+                    "`{name}(...)`: only `retry` takes a list; other options are `option = value`"
+                ),
+            ));
+        }
+        if self.retry.is_some() {
+            let _: proc_macro2::Group = input.parse()?;
+            return Err(syn::Error::new_spanned(&key, "duplicate option `retry`"));
+        }
+        let value = crate::retry::parse_list(input)?;
+        self.retry = Some(Named { key, value });
+        Ok(())
+    }
+
     fn keyed(&mut self, key: Ident, input: ParseStream<'_>) -> syn::Result<()> {
         let name = key.unraw().to_string();
         if !OPTIONS.contains(&name.as_str()) {
@@ -149,6 +181,24 @@ impl Args {
             "secs" => {
                 let value: Expr = input.parse()?;
                 self.set_secs(key, value)
+            }
+            "retry" => {
+                let value: Expr = input.parse()?;
+                let value = crate::retry::parse_attempts(&value)?;
+                self.retry = Some(Named { key, value });
+                Ok(())
+            }
+            "call_timeout" => {
+                let value: Expr = input.parse()?;
+                let value = crate::retry::duration(&value)?;
+                if value.is_zero() {
+                    return Err(syn::Error::new_spanned(
+                        &key,
+                        "`call_timeout` must be greater than zero",
+                    ));
+                }
+                self.call_timeout = Some(Named { key, value });
+                Ok(())
             }
             "exceptions" => {
                 let value = parse_exceptions(&key, input)?;
@@ -225,6 +275,8 @@ impl Args {
             "enabled" => self.enabled.is_some(),
             "breaker" => self.breaker.is_some(),
             "fallback" => self.fallback.is_some(),
+            "retry" => self.retry.is_some(),
+            "call_timeout" => self.call_timeout.is_some(),
             _ => self.krate.is_some(),
         }
     }

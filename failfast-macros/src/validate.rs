@@ -1,14 +1,18 @@
 //! Checks the arguments against each other and against the function, and settles what the
 //! expansion will do: a [`Plan`].
 
+use std::time::Duration;
+
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::{
-    Expr, GenericArgument, ItemFn, Lit, LitStr, Path, PathArguments, ReturnType, Type,
+    Expr, GenericArgument, Ident, ItemFn, Lit, LitStr, Path, PathArguments, ReturnType, Type,
     TypeParamBound,
 };
 
+use crate::expand::is_asynchronous;
 use crate::parse::{Args, Arm, Named};
+use crate::retry::RetrySpec;
 
 /// What the expansion does.
 pub(crate) struct Plan {
@@ -18,6 +22,10 @@ pub(crate) struct Plan {
     pub(crate) counts: Counts,
     pub(crate) enabled: Option<Expr>,
     pub(crate) fallback: Option<Path>,
+    /// `retry`: the key, for errors spanned at it, and the policy.
+    pub(crate) retry: Option<(Ident, RetrySpec)>,
+    /// `call_timeout`: the key, and the limit.
+    pub(crate) call_timeout: Option<(Ident, Duration)>,
 }
 
 /// Where the breaker comes from.
@@ -145,6 +153,35 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
             );
         }
     }
+    let retry_keys = [
+        args.retry.as_ref().map(|o| &o.key),
+        args.call_timeout.as_ref().map(|o| &o.key),
+    ];
+    for key in retry_keys.into_iter().flatten() {
+        if !fallible {
+            let what = if key == "retry" {
+                "retries the calls that fail"
+            } else {
+                "counts a call that takes too long as failed"
+            };
+            errors.at(
+                key,
+                format!(
+                    "`{key}` {what}, but this function does not return a `Result`: it fails \
+                     only by panicking"
+                ),
+            );
+        }
+    }
+    if let Some(call_timeout) = &args.call_timeout {
+        if !is_asynchronous(function) {
+            errors.at(
+                &call_timeout.key,
+                "`call_timeout` cuts an async call short, and a blocking function cannot be: \
+                 make the function async, or give the call inside it a time-out of its own",
+            );
+        }
+    }
     let counts = match (args.exceptions, args.when) {
         (Some(_), Some(when)) => {
             errors.at(
@@ -169,6 +206,8 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
             counts,
             enabled: args.enabled.map(|e| e.value),
             fallback: args.fallback.map(|f| f.value),
+            retry: args.retry.map(|r| (r.key, r.value)),
+            call_timeout: args.call_timeout.map(|t| (t.key, t.value)),
         }),
         (None, None) => unreachable!("a missing breaker is reported as an error"),
     }

@@ -71,6 +71,29 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+/// Called by `#[failfast]` expansions that retry or time out an async function: a compile
+/// error, at the option, without the `tokio` feature.
+#[doc(hidden)]
+#[cfg(feature = "tokio")]
+#[macro_export]
+macro_rules! __failfast_needs_tokio {
+    () => {};
+}
+
+/// Called by `#[failfast]` expansions that retry or time out an async function: a compile
+/// error, at the option, without the `tokio` feature.
+#[doc(hidden)]
+#[cfg(not(feature = "tokio"))]
+#[macro_export]
+macro_rules! __failfast_needs_tokio {
+    () => {
+        ::core::compile_error!(
+            "`retry` and `call_timeout` on an async function wait on tokio's timer: enable \
+             failfast's `tokio` feature, `failfast = { version = \"..\", features = [\"tokio\"] }`"
+        );
+    };
+}
 mod background;
 mod backoff;
 mod breaker;

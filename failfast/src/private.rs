@@ -11,6 +11,7 @@ use crate::breaker::Breaker;
 use crate::error::{Error, Open};
 use crate::policy::TripPolicy;
 use crate::registry::Registry;
+use crate::retry::{Retry, RetryError, Wait};
 use crate::store::Store;
 
 /// The registry's breaker for `name`, made on first use.
@@ -160,6 +161,239 @@ where
     match breaker.run(async { Ok::<R, Infallible>(body.await) }).await {
         Ok(value) => value,
         Err(error) => fallback(error).await,
+    }
+}
+
+/// The retry policy of `retry(...)`, checked by the macro.
+pub fn retry_policy(
+    attempts: u32,
+    wait: Wait,
+    max_elapsed: Option<Duration>,
+    wait_for_circuit: Duration,
+) -> Retry {
+    Retry::checked_by_macro(attempts, wait, max_elapsed, wait_for_circuit)
+}
+
+/// A retried sync call whose error type takes the rejection.
+#[inline(always)]
+pub fn call_retry<T, E, P, F>(
+    breaker: &Breaker,
+    enabled: bool,
+    counts: P,
+    retry: &Retry,
+    body: F,
+) -> Result<T, E>
+where
+    E: From<Open>,
+    P: Fn(&E) -> bool,
+    F: FnMut() -> Result<T, E>,
+{
+    if !enabled {
+        let mut body = body;
+        return body();
+    }
+    retried_into_error(retry.when(counts).call(breaker, body))
+}
+
+/// A retried sync call with a fallback for a rejection or a counted failure at the end.
+pub fn call_retry_or<T, E, P, F>(
+    breaker: &Breaker,
+    enabled: bool,
+    counts: P,
+    retry: &Retry,
+    body: F,
+    fallback: fn(Error<E>) -> Result<T, E>,
+) -> Result<T, E>
+where
+    P: Fn(&E) -> bool,
+    F: FnMut() -> Result<T, E>,
+{
+    if !enabled {
+        let mut body = body;
+        return body();
+    }
+    let result = retry.when(&counts).call(breaker, body);
+    retried_or_fall_back(result, &counts).unwrap_or_else(fallback)
+}
+
+/// A guarded future with a time limit, whose error type takes the rejection and the time-out.
+#[cfg(feature = "tokio")]
+pub async fn run_within<T, E, P, F>(
+    breaker: &Breaker,
+    enabled: bool,
+    counts: P,
+    limit: Duration,
+    body: F,
+) -> Result<T, E>
+where
+    E: From<Open> + From<crate::TimedOut>,
+    P: FnOnce(&E) -> bool,
+    F: Future<Output = Result<T, E>>,
+{
+    if !enabled {
+        return body.await;
+    }
+    rejection_into_error(breaker.run_if_within(limit, counts, body).await)
+}
+
+/// A guarded future with a time limit, with an async fallback.
+#[cfg(feature = "tokio")]
+pub async fn run_within_or<T, E, P, F, B, BF>(
+    breaker: &Breaker,
+    enabled: bool,
+    counts: P,
+    limit: Duration,
+    body: F,
+    fallback: B,
+) -> Result<T, E>
+where
+    E: From<crate::TimedOut>,
+    P: Fn(&E) -> bool,
+    F: Future<Output = Result<T, E>>,
+    B: FnOnce(Error<E>) -> BF,
+    BF: Future<Output = Result<T, E>>,
+{
+    if !enabled {
+        return body.await;
+    }
+    let result = breaker.run_if_within(limit, &counts, body).await;
+    // As everywhere, the fallback answers for refusals and for the errors `counts` counts: a
+    // time-out always counts against the circuit, and reaches the fallback if `counts` says.
+    let counted = matches!(&result, Err(Error::Inner(e)) if counts(e));
+    match answer_or_fall_back(result, counted) {
+        Ok(answer) => answer,
+        Err(error) => fallback(error).await,
+    }
+}
+
+/// A retried future whose error type takes the rejection; each attempt with `limit`, if any.
+#[cfg(feature = "tokio")]
+pub async fn run_retry<T, E, P, F, Fut>(
+    breaker: &Breaker,
+    enabled: bool,
+    counts: P,
+    retry: &Retry,
+    attempt: F,
+) -> Result<T, E>
+where
+    E: From<Open>,
+    P: Fn(&E) -> bool,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    if !enabled {
+        let mut attempt = attempt;
+        return attempt().await;
+    }
+    retried_into_error(retry.when(counts).run(breaker, attempt).await)
+}
+
+/// A retried future with an async fallback.
+#[cfg(feature = "tokio")]
+pub async fn run_retry_or<T, E, P, F, Fut, B, BF>(
+    breaker: &Breaker,
+    enabled: bool,
+    counts: P,
+    retry: &Retry,
+    attempt: F,
+    fallback: B,
+) -> Result<T, E>
+where
+    P: Fn(&E) -> bool,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    B: FnOnce(Error<E>) -> BF,
+    BF: Future<Output = Result<T, E>>,
+{
+    if !enabled {
+        let mut attempt = attempt;
+        return attempt().await;
+    }
+    let result = retry.when(&counts).run(breaker, attempt).await;
+    match retried_or_fall_back(result, &counts) {
+        Ok(answer) => answer,
+        Err(error) => fallback(error).await,
+    }
+}
+
+/// A retried future, each attempt cut short at `limit`.
+#[cfg(feature = "tokio")]
+pub async fn run_retry_within<T, E, P, F, Fut>(
+    breaker: &Breaker,
+    enabled: bool,
+    counts: P,
+    retry: &Retry,
+    limit: Duration,
+    attempt: F,
+) -> Result<T, E>
+where
+    E: From<Open> + From<crate::TimedOut>,
+    P: Fn(&E) -> bool,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    if !enabled {
+        let mut attempt = attempt;
+        return attempt().await;
+    }
+    let retrying = retry.when(counts).call_timeout(limit);
+    retried_into_error(retrying.run(breaker, attempt).await)
+}
+
+/// A retried future, each attempt cut short at `limit`, with an async fallback.
+#[cfg(feature = "tokio")]
+pub async fn run_retry_within_or<T, E, P, F, Fut, B, BF>(
+    breaker: &Breaker,
+    enabled: bool,
+    counts: P,
+    retry: &Retry,
+    limit: Duration,
+    attempt: F,
+    fallback: B,
+) -> Result<T, E>
+where
+    E: From<crate::TimedOut>,
+    P: Fn(&E) -> bool,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    B: FnOnce(Error<E>) -> BF,
+    BF: Future<Output = Result<T, E>>,
+{
+    if !enabled {
+        let mut attempt = attempt;
+        return attempt().await;
+    }
+    let result = retry
+        .when(&counts)
+        .call_timeout(limit)
+        .run(breaker, attempt)
+        .await;
+    match retried_or_fall_back(result, &counts) {
+        Ok(answer) => answer,
+        Err(error) => fallback(error).await,
+    }
+}
+
+/// A retried call's answer, in the function's error type.
+#[inline(always)]
+fn retried_into_error<T, E: From<Open>>(result: Result<T, RetryError<E>>) -> Result<T, E> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(RetryError::Inner { error, .. }) => Err(error),
+        Err(RetryError::Open { open, .. }) => Err(E::from(open)),
+    }
+}
+
+/// A retried call's answer, or what the fallback must answer instead: for a refusal, or a last
+/// error that counted.
+fn retried_or_fall_back<T, E>(
+    result: Result<T, RetryError<E>>,
+    counts: impl Fn(&E) -> bool,
+) -> Result<Result<T, E>, Error<E>> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(RetryError::Inner { error, .. }) if !counts(&error) => Ok(Err(error)),
+        Err(error) => Err(error.into_error()),
     }
 }
 

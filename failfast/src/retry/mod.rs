@@ -104,6 +104,22 @@ impl Default for Retry {
 }
 
 impl Retry {
+    /// A policy whose settings the `#[failfast]` macro checked when it compiled them.
+    pub(crate) fn checked_by_macro(
+        attempts: u32,
+        wait: Wait,
+        max_elapsed: Option<Duration>,
+        wait_for_circuit: Duration,
+    ) -> Retry {
+        Retry {
+            attempts: attempts.max(1),
+            max_elapsed,
+            wait,
+            wait_for_circuit,
+            ..Retry::default()
+        }
+    }
+
     /// A builder, starting from [`Retry::default`].
     pub fn builder() -> RetryBuilder {
         RetryBuilder {
