@@ -52,6 +52,12 @@ fn guarded_api() -> Result<u64, ApiError> {
     api_work()
 }
 
+#[failfast("bench_macro_api_retry", 3600, retry = 3)]
+#[inline]
+fn guarded_api_retry() -> Result<u64, ApiError> {
+    api_work()
+}
+
 /// The same, left out of line: the cost of a call to a function returning its `Result` through
 /// memory comes on top, as it would for a function written by hand.
 #[failfast("bench_macro_api_out_of_line", 3600)]
@@ -93,6 +99,10 @@ fn benches(c: &mut Criterion) {
     small.bench_function(
         "#[failfast] #[inline] fn, error with an Open variant",
         |b| b.iter(|| black_box(guarded_api().unwrap_or(0))),
+    );
+    small.bench_function(
+        "#[failfast(retry = 3)] #[inline] fn, error with an Open variant",
+        |b| b.iter(|| black_box(guarded_api_retry().unwrap_or(0))),
     );
     small.bench_function(
         "#[failfast] #[inline(never)] fn, error with an Open variant",
