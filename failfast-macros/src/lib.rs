@@ -68,6 +68,25 @@ use proc_macro::TokenStream;
 ///   fallback, the function may return a type that is not a `Result`; its body then fails only
 ///   by panicking, and the fallback (taking `failfast::Error<std::convert::Infallible>`)
 ///   answers while the circuit is open.
+/// - `retry = N`: call the body again after a counted failure, up to `N` attempts in all,
+///   waiting 100 ms, then 200 ms, ... (at most 10 s) between them. Each attempt goes through
+///   the breaker; retrying stops at once when the circuit opens, and is limited to a share of
+///   the circuit's calls (see `failfast::retry`). Only the errors that count are retried: a
+///   404 left out of `exceptions` is returned at once. Each attempt gets its own copy of the
+///   arguments (`Clone`), so the body may consume them. A fallback answers after the last
+///   attempt.
+/// - `retry(attempts = N, wait = ..., jitter, max_elapsed = "30s", wait_for_circuit = "10s")`:
+///   the same, with `wait = fixed("2s")` or `wait = exponential(min = "2s", max = "10s")`
+///   (optionally `multiplier = "1s"`, Tenacity's), `jitter` (full) or `jitter = "equal"`,
+///   `"decorrelated"`, a time budget for all attempts, and how long to wait, at most, for an
+///   open circuit to let calls through again. Durations are literals: `"250ms"`, `"3s"`,
+///   `"1.5s"`, `"2m"`, `"1h"`.
+/// - `call_timeout = "3s"` (async functions, with failfast's `tokio` feature): an attempt
+///   that takes longer is dropped, counts as a failure, and returns
+///   `Err(E::from(failfast::TimedOut))`, so the error type needs `From<failfast::TimedOut>`.
+///   (Not `timeout`: in the Python decorator, `timeout` is how long the circuit stays open,
+///   which is `secs` here.) Async retries wait on tokio's timer and never block the executor;
+///   sync retries sleep the thread.
 /// - `crate = <path>`: where to find the `failfast` crate if it was renamed.
 ///
 /// ```
@@ -111,6 +130,11 @@ use proc_macro::TokenStream;
 /// #[failfast("stock", 60, fallback = cached)]
 /// fn stock() -> Result<u32, ApiError> { Err(ApiError::Timeout) }
 /// assert_eq!(stock().unwrap(), 0);
+///
+/// // Retried: up to three attempts, 0 ms apart here.
+/// #[failfast("quotes", 60, threshold = 5, retry(attempts = 3, wait = fixed("0ms")))]
+/// fn quote() -> Result<u32, ApiError> { Ok(5) }
+/// assert_eq!(quote().unwrap(), 5);
 ///
 /// // The failfast crate under another name.
 /// mod deps { pub use failfast as ff; }
@@ -169,7 +193,9 @@ use proc_macro::TokenStream;
 /// missing or empty name, a name that is not a string literal, `secs` that is not a positive
 /// number, `exceptions` that is not a bracketed list of patterns, both `exceptions` and
 /// `when`, `breaker` with options it overrides, a return type that is not `Result` without a
-/// fallback, a `const` or `extern` function, and a fallback of the wrong signature. The
+/// fallback, a `const` or `extern` function, a fallback of the wrong signature, `retry` with
+/// no attempts or an unknown setting, a duration without a unit, an exponential wait whose
+/// `max` is below its `min`, and `call_timeout` on a function that is not async. The
 /// function is still emitted, so the rest of the crate keeps compiling.
 #[proc_macro_attribute]
 pub fn failfast(args: TokenStream, item: TokenStream) -> TokenStream {
