@@ -186,7 +186,8 @@ fn a_circuit_open_longer_than_the_bound_is_not_waited_for() {
 #[test]
 fn a_hint_from_the_error_replaces_the_wait() {
     let (breaker, clock) = breaker("retry_hint", 100, SEC);
-    let (retry, made) = sleeping_on(&clock, Retry::builder().wait(Wait::fixed(SEC)));
+    let builder = Retry::builder().wait(Wait::exponential(SEC, 10 * SEC));
+    let (retry, made) = sleeping_on(&clock, builder);
     let mut answers = vec![Ok("done"), Err(7), Err(0)];
     let answer = retry
         .when(|_: &u64| true)
@@ -452,4 +453,18 @@ async fn a_deadline_cuts_the_attempt_under_way_and_starts_no_other() {
         error.into_inner(),
         Some(Slow::TimedOut(t)) if t.limit() == SEC
     ));
+}
+
+#[test]
+fn a_hint_longer_than_the_longest_wait_ends_the_retrying() {
+    let (breaker, clock) = breaker("retry_hint_too_long", 100, SEC);
+    let builder = Retry::builder().wait(Wait::exponential(SEC, 10 * SEC));
+    let (retry, made) = sleeping_on(&clock, builder);
+    let error = retry
+        .when(|_: &u64| true)
+        .hint(|retry_after: &u64| Some(Duration::from_secs(*retry_after)))
+        .call(&breaker, || Err::<(), u64>(365 * 24 * 3600))
+        .unwrap_err();
+    assert_eq!(error.attempts(), 1);
+    assert!(waits(&made).is_empty(), "no year-long sleep");
 }

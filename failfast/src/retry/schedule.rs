@@ -67,6 +67,11 @@ impl<'r> Schedule<'r> {
         if self.attempts >= self.retry.attempts {
             return Next::Stop;
         }
+        if hint.is_some_and(|hint| hint > self.retry.wait.max()) {
+            // Asked to come back later than the policy ever waits: give up now rather than
+            // hold the caller (a hostile or broken `Retry-After` could say a year).
+            return Next::Stop;
+        }
         let mut wait = hint.unwrap_or_else(|| {
             self.retry
                 .wait

@@ -143,6 +143,11 @@ impl Wait {
         self.min
     }
 
+    /// The longest wait.
+    pub(crate) fn max(&self) -> Duration {
+        self.max
+    }
+
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let factor = self.growth.factor_value();
         if !(factor.is_finite() && factor >= 1.0) {
