@@ -282,7 +282,8 @@ impl Breaker {
     }
 
     /// Like [`run`](Self::run), but `future` has `limit` to finish: past it, it is dropped, the
-    /// call counts as a failure, and the error is [`TimedOut`](crate::TimedOut) through the call's own error type.
+    /// call counts as a failure, and the error is [`TimedOut`](crate::TimedOut) through the
+    /// call's own error type.
     ///
     /// This is the guarded form of `tokio::time::timeout(limit, ..)`: a time-out *around*
     /// `breaker.run(..)` drops the guarded future, which records nothing (a cancellation), so a
