@@ -71,10 +71,15 @@ use proc_macro::TokenStream;
 /// - `retry = N`: call the body again after a counted failure, up to `N` attempts in all,
 ///   waiting 100 ms, then 200 ms, ... (at most 10 s) between them. Each attempt goes through
 ///   the breaker; retrying stops at once when the circuit opens, and is limited to a share of
-///   the circuit's calls (see `failfast::retry`). Only the errors that count are retried: a
-///   404 left out of `exceptions` is returned at once. Each attempt gets its own copy of the
-///   arguments (`Clone`), so the body may consume them. A fallback answers after the last
-///   attempt.
+///   the circuit's calls (see `failfast::retry`). Without `threshold`, the circuit then opens
+///   after `N` counted failures in a row, one call's attempts, rather than after the first.
+///   Only the errors that count are retried: a 404 left out of `exceptions` is returned at
+///   once. Each attempt gets its own copy of the arguments (`Clone`), so the body may consume
+///   them; an async function retried may not take `&mut` arguments (each attempt's future
+///   would need the same borrow: take `&self` and change state through a `Mutex`). On an
+///   async function, waits are tokio sleeps: failfast's `tokio` feature is needed. A fallback
+///   answers after the last attempt. Answers to retry (`when_ok`) and a dependency's hint of
+///   when to come back (`hint`) are for the `failfast::retry::Retry` API.
 /// - `retry(attempts = N, wait = ..., jitter, max_elapsed = "30s", wait_for_circuit = "10s")`:
 ///   the same, with `wait = fixed("2s")` or `wait = exponential(min = "2s", max = "10s")`
 ///   (optionally `multiplier = "1s"`, Tenacity's), `jitter` (full) or `jitter = "equal"`,
@@ -131,8 +136,8 @@ use proc_macro::TokenStream;
 /// fn stock() -> Result<u32, ApiError> { Err(ApiError::Timeout) }
 /// assert_eq!(stock().unwrap(), 0);
 ///
-/// // Retried: up to three attempts, 0 ms apart here.
-/// #[failfast("quotes", 60, threshold = 5, retry(attempts = 3, wait = fixed("0ms")))]
+/// // Retried: up to three attempts, 0 ms apart here; three failures in a row open the circuit.
+/// #[failfast("quotes", 60, retry(attempts = 3, wait = fixed("0ms")))]
 /// fn quote() -> Result<u32, ApiError> { Ok(5) }
 /// assert_eq!(quote().unwrap(), 5);
 ///

@@ -161,9 +161,16 @@ impl Args {
                 .map(|o| format!("`{o}`"))
                 .collect::<Vec<_>>()
                 .join(", ");
+            let hint = match name.as_str() {
+                "timeout" => {
+                    "; Python's `timeout` (how long the circuit stays open) is `secs` here, and \
+                     a time limit on each call is `call_timeout`"
+                }
+                _ => "",
+            };
             return Err(syn::Error::new_spanned(
                 &key,
-                format!("unknown option `{name}`; expected one of: {expected}"),
+                format!("unknown option `{name}`; expected one of: {expected}{hint}"),
             ));
         }
         if self.has(&name) {

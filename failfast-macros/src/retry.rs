@@ -254,6 +254,11 @@ pub(crate) fn duration_tokens(duration: Duration) -> TokenStream {
 }
 
 impl RetrySpec {
+    /// The number of attempts, the first included.
+    pub(crate) fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
     /// The policy, made once per function.
     pub(crate) fn tokens(&self, krate: &Path) -> TokenStream {
         let attempts = self.attempts;

@@ -129,7 +129,13 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
                 (Some(name), Some(open_for)) => Some(Breaker::Registry {
                     name,
                     open_for,
-                    threshold: args.threshold.map(|t| t.value),
+                    // With `retry` and no `threshold`, one call's attempts may all fail before
+                    // the circuit opens: otherwise the first failure would open it, and end the
+                    // retrying before it began.
+                    threshold: args.threshold.map(|t| t.value).or_else(|| {
+                        let attempts = args.retry.as_ref()?.value.attempts();
+                        Some(syn::LitInt::new(&attempts.to_string(), Span::call_site()))
+                    }),
                     store: args.store.map(|s| s.value),
                 }),
                 _ => None,
@@ -171,6 +177,28 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
                      only by panicking"
                 ),
             );
+        }
+    }
+    if args.retry.is_some() && is_asynchronous(function) {
+        // Each attempt's future would hold the same unique borrow: rustc's error for it points
+        // into the expansion. Say it here, at the argument.
+        for input in &function.sig.inputs {
+            let exclusive = match input {
+                syn::FnArg::Receiver(receiver) => {
+                    receiver.reference.is_some() && receiver.mutability.is_some()
+                }
+                syn::FnArg::Typed(typed) => {
+                    matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_some())
+                }
+            };
+            if exclusive {
+                errors.at(
+                    input,
+                    "an async function with `retry` cannot take `&mut`: each attempt's future \
+                     would need the same borrow; take `&` and change state through a `Mutex` \
+                     or an atomic",
+                );
+            }
         }
     }
     if let Some(call_timeout) = &args.call_timeout {

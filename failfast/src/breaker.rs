@@ -281,9 +281,9 @@ impl Breaker {
         Run::new(self, future, counts)
     }
 
-    /// Like [`run`](Self::run), but `future` has `limit` to finish: past it, it is dropped, the
-    /// call counts as a failure, and the error is [`TimedOut`](crate::TimedOut) through the
-    /// call's own error type.
+    /// Feature `tokio`. Like [`run`](Self::run), but `future` has `limit` to finish: past it,
+    /// it is dropped, the call counts as a failure, and the error is
+    /// [`TimedOut`](crate::TimedOut) through the call's own error type.
     ///
     /// This is the guarded form of `tokio::time::timeout(limit, ..)`: a time-out *around*
     /// `breaker.run(..)` drops the guarded future, which records nothing (a cancellation), so a
@@ -317,8 +317,8 @@ impl Breaker {
         self.run_if_within(limit, |_: &E| true, future).await
     }
 
-    /// Like [`run_within`](Self::run_within), but an error of the call's own counts as a
-    /// failure only if `counts` returns `true`. A time-out always counts.
+    /// Feature `tokio`. Like [`run_within`](Self::run_within), but an error of the call's own
+    /// counts as a failure only if `counts` returns `true`. A time-out always counts.
     #[cfg(feature = "tokio")]
     pub async fn run_if_within<T, E, P, F>(
         &self,

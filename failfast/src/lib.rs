@@ -59,6 +59,10 @@
 //! - Sharing: a [`Store`] shares circuits by name, in the process ([`MemoryStore`]) or, with
 //!   the `redis` feature, across a fleet of processes and hosts (`RedisStore`); the
 //!   [`Registry`] shares breakers by name.
+//! - Retries that compose with the breaker: [`retry::Retry`] (waits fixed or exponential,
+//!   jitter, a retry budget, answers retried, hints), and call time-outs that count as
+//!   failures, with the `tokio` feature (`Breaker::run_within`, [`TimedOut`], `TokioClock`
+//!   for breakers that follow tokio's paused time).
 //! - Tower middleware, with the `tower` feature: `service::FailFastLayer` guards axum routes,
 //!   hyper clients, tonic channels and any other tower service (see the `service` module).
 //!

@@ -66,9 +66,24 @@ fn only_the_errors_that_count_are_retried() {
     assert_eq!(NOT_FOUND.load(Ordering::SeqCst), 4, "a 502 is retried");
 }
 
-#[failfast("retry_opens", 60, retry(attempts = 5, wait = fixed("0s")))]
+#[failfast("retry_opens", 60, threshold = 1, retry(attempts = 5, wait = fixed("0s")))]
 fn always_down() -> Result<(), ApiError> {
     Err(ApiError::Status(503))
+}
+
+static TRIES: AtomicU32 = AtomicU32::new(0);
+
+#[failfast("retry_default_threshold", 60, retry(attempts = 4, wait = fixed("0s")))]
+fn down_without_threshold() -> Result<(), ApiError> {
+    TRIES.fetch_add(1, Ordering::SeqCst);
+    Err(ApiError::Status(503))
+}
+
+#[test]
+fn without_a_threshold_the_circuit_opens_after_one_call_s_attempts() {
+    assert_eq!(down_without_threshold(), Err(ApiError::Status(503)));
+    assert_eq!(TRIES.load(Ordering::SeqCst), 4, "every attempt made");
+    assert!(breaker("retry_default_threshold").state().is_open());
 }
 
 #[test]

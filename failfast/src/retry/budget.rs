@@ -19,8 +19,8 @@ const SLICES: usize = 10;
 /// returns its last error.
 ///
 /// The default, as Finagle's: 20% of calls, plus 10 retries a second. Retries are counted per
-/// breaker, whichever policies make them; calls are the breaker's own count, so a first
-/// attempt costs nothing more.
+/// breaker, whichever policies make them, on the breaker's clock; calls are the breaker's own
+/// count (from the first retry of the window on), so a first attempt costs nothing more.
 ///
 /// ```
 /// use failfast::retry::{Retry, RetryBudget};
