@@ -149,8 +149,9 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
 }
 
 /// `let name = Clone::clone(&name);` for each argument bound to a name (`self` aside, which
-/// is a reference when a retried call can take it): a fresh copy for each attempt. A `mut`
-/// moves from the argument to its copies, the one the body changes.
+/// is a reference when a retried call can take it): a fresh copy for each attempt, or for a
+/// `&mut` argument a fresh borrow. A `mut` moves from the argument to its copies, the one the
+/// body changes.
 fn argument_copies(function: &mut ItemFn) -> TokenStream {
     let copies = function
         .sig
@@ -161,9 +162,18 @@ fn argument_copies(function: &mut ItemFn) -> TokenStream {
                 Pat::Ident(binding) if binding.by_ref.is_none() && binding.subpat.is_none() => {
                     let name = &binding.ident;
                     let mutability = binding.mutability.take();
-                    Some(quote! {
-                        #[allow(clippy::clone_on_copy, clippy::redundant_clone)]
-                        let #mutability #name = ::core::clone::Clone::clone(&#name);
+                    Some(match &*typed.ty {
+                        // A unique borrow is borrowed again for each attempt (sync functions
+                        // only: an async one taking `&mut` is refused before this).
+                        Type::Reference(reference) if reference.mutability.is_some() => {
+                            quote!(let #mutability #name = &mut *#name;)
+                        }
+                        // Spanned at the argument's type: a type that is not `Clone` is
+                        // reported there.
+                        ty => quote_spanned! {ty.span()=>
+                            #[allow(clippy::clone_on_copy, clippy::redundant_clone)]
+                            let #mutability #name = ::core::clone::Clone::clone(&#name);
+                        },
                     })
                 }
                 _ => None,

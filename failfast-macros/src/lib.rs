@@ -89,6 +89,8 @@ use proc_macro::TokenStream;
 /// - `call_timeout = "3s"` (async functions, with failfast's `tokio` feature): an attempt
 ///   that takes longer is dropped, counts as a failure, and returns
 ///   `Err(E::from(failfast::TimedOut))`, so the error type needs `From<failfast::TimedOut>`.
+///   A time-out always counts against the circuit; like any other error, it is retried, and
+///   reaches a fallback, when `exceptions` (or `when`) accepts it: list your time-out variant.
 ///   (Not `timeout`: in the Python decorator, `timeout` is how long the circuit stays open,
 ///   which is `secs` here.) Async retries wait on tokio's timer and never block the executor;
 ///   sync retries sleep the thread.

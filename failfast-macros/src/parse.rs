@@ -196,12 +196,12 @@ impl Args {
                 Ok(())
             }
             "call_timeout" => {
-                let value: Expr = input.parse()?;
-                let value = crate::retry::duration(&value)?;
+                let literal: Expr = input.parse()?;
+                let value = crate::retry::duration(&literal)?;
                 if value.is_zero() {
                     return Err(syn::Error::new_spanned(
-                        &key,
-                        "`call_timeout` must be greater than zero",
+                        &literal,
+                        "`call_timeout` must be at least one nanosecond, like \"3s\"",
                     ));
                 }
                 self.call_timeout = Some(Named { key, value });

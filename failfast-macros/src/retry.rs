@@ -176,6 +176,12 @@ fn parse_wait(input: ParseStream<'_>) -> syn::Result<WaitSpec> {
                         ));
                     }
                 };
+                if slot.is_some() {
+                    return Err(syn::Error::new_spanned(
+                        key,
+                        format!("duplicate `{key}` in `exponential(...)`"),
+                    ));
+                }
                 *slot = Some((duration_of(value)?, value));
             }
             let (Some((min, _)), Some((max, max_literal))) = (min, max) else {
@@ -222,6 +228,8 @@ fn duration_of(literal: &LitStr) -> syn::Result<Duration> {
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let seconds_per_unit = match unit.trim() {
+        "ns" => 1e-9,
+        "us" | "µs" => 1e-6,
         "ms" => 0.001,
         "s" => 1.0,
         "m" | "min" => 60.0,
@@ -236,7 +244,7 @@ fn duration_of(literal: &LitStr) -> syn::Result<Duration> {
     duration.ok_or_else(|| {
         syn::Error::new_spanned(
             literal,
-            "a duration is a number and a unit (ms, s, m, h), like \"3s\" or \"250ms\"",
+            "a duration is a number and a unit (ns, us, ms, s, m, h), like \"3s\" or \"250ms\"",
         )
     })
 }

@@ -179,6 +179,27 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
             );
         }
     }
+    if args.retry.is_some() {
+        // Each attempt gets its own copy of each argument, which needs a name to copy.
+        for input in &function.sig.inputs {
+            match input {
+                syn::FnArg::Receiver(receiver) if receiver.reference.is_none() => errors.at(
+                    input,
+                    "a function with `retry` cannot take `self` by value: each attempt needs \
+                     it again; take `&self`",
+                ),
+                syn::FnArg::Typed(typed) if !matches!(&*typed.pat, syn::Pat::Ident(_)) => {
+                    errors.at(
+                        &typed.pat,
+                        "a function with `retry` takes its arguments by name, so that each \
+                         attempt gets a copy: bind this one to a name and take it apart in \
+                         the body",
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
     if args.retry.is_some() && is_asynchronous(function) {
         // Each attempt's future would hold the same unique borrow: rustc's error for it points
         // into the expansion. Say it here, at the argument.

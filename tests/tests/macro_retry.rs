@@ -205,3 +205,19 @@ async fn each_attempt_of_a_method_has_its_time_limit() {
     let stats = breaker("retry_and_timeout").stats();
     assert_eq!((stats.failures, stats.successes), (2, 1));
 }
+
+#[failfast("retry_mut_ref", 60, retry(attempts = 3, wait = fixed("0s")))]
+fn fill(buf: &mut Vec<u8>) -> Result<usize, ApiError> {
+    buf.push(1);
+    if buf.len() < 3 {
+        return Err(ApiError::Status(503));
+    }
+    Ok(buf.len())
+}
+
+#[test]
+fn a_mut_reference_is_borrowed_again_for_each_attempt() {
+    let mut buf = Vec::new();
+    assert_eq!(fill(&mut buf), Ok(3), "each attempt's push is kept");
+    assert_eq!(buf, [1, 1, 1]);
+}

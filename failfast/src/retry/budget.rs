@@ -62,10 +62,9 @@ impl RetryBudget {
     }
 
     /// Takes one retry from `breaker`'s budget, if there is one left.
+    /// An unlimited budget grants every retry, and still counts it: other policies' budgets
+    /// on the same breaker see it.
     pub(crate) fn withdraw(&self, breaker: &Breaker) -> bool {
-        if self.ratio == f64::INFINITY {
-            return true;
-        }
         let calls = breaker.stats().calls;
         breaker
             .retry_ledger()
@@ -121,7 +120,8 @@ impl Ledger {
         let first_attempts = calls.saturating_sub(calls_before).saturating_sub(retries);
         let allowed = budget.ratio * first_attempts as f64
             + f64::from(budget.per_second) * WINDOW.as_secs_f64();
-        if (retries as f64) < allowed {
+        let unlimited = budget.ratio == f64::INFINITY;
+        if unlimited || (retries as f64) < allowed {
             slices[(epoch % SLICES as u64) as usize].retries += 1;
             true
         } else {

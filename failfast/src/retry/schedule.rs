@@ -30,7 +30,7 @@ impl<'r> Schedule<'r> {
         Schedule {
             retry,
             attempts: 0,
-            previous_wait: retry.wait.min(),
+            previous_wait: retry.wait.nominal(1),
             circuit_wait_left: retry.wait_for_circuit,
             deadline: None,
         }
@@ -43,6 +43,15 @@ impl<'r> Schedule<'r> {
         self
     }
 
+    /// Whether `elapsed` into the call, no attempt may start: past the time budget, or at or
+    /// past the deadline.
+    pub(crate) fn is_past_limits(&self, elapsed: Duration) -> bool {
+        self.retry
+            .max_elapsed
+            .is_some_and(|budget| elapsed > budget)
+            || self.deadline.is_some_and(|deadline| elapsed >= deadline)
+    }
+
     /// Counts an attempt about to be made.
     pub(crate) fn start_attempt(&mut self) {
         self.attempts += 1;
@@ -53,8 +62,8 @@ impl<'r> Schedule<'r> {
         self.attempts
     }
 
-    /// After an attempt through `breaker` whose outcome may be retried: `hint` is how long the dependency asked
-    /// to wait, if it did; `refusing` how long the circuit will refuse calls, if it does now;
+    /// After an attempt through `breaker` whose outcome may be retried: `hint` is how long the
+    /// dependency asked to wait, if it did; `refusing` how long the circuit will refuse calls, if it does now;
     /// `elapsed` the time since the first attempt started, if the call has a time limit (it is
     /// read only then: reading a clock would cost a call that succeeds at once).
     pub(crate) fn after_attempt(
@@ -78,23 +87,17 @@ impl<'r> Schedule<'r> {
                 .next(self.attempts, self.previous_wait, fastrand::f64)
         });
         if let Some(retry_in) = refusing {
-            // Any attempt before the circuit lets calls through again would be refused.
-            if retry_in > self.circuit_wait_left {
-                return Next::Stop;
-            }
-            self.circuit_wait_left -= retry_in;
+            // Any attempt before the circuit lets calls through again would be refused. The
+            // wait is charged whole, so that refusals that say "retry now" (probe permits all
+            // held) use the bound up too.
             wait = wait.max(retry_in);
-        }
-        if let Some(elapsed) = elapsed {
-            let next_start = elapsed.saturating_add(wait);
-            if self
-                .retry
-                .max_elapsed
-                .is_some_and(|budget| next_start > budget)
-                || self.deadline.is_some_and(|deadline| next_start >= deadline)
-            {
+            if self.circuit_wait_left.is_zero() || wait > self.circuit_wait_left {
                 return Next::Stop;
             }
+            self.circuit_wait_left -= wait;
+        }
+        if elapsed.is_some_and(|elapsed| self.is_past_limits(elapsed.saturating_add(wait))) {
+            return Next::Stop;
         }
         if !self.retry.budget.withdraw(breaker) {
             return Next::Stop;

@@ -39,8 +39,9 @@ pub enum Jitter {
     Full,
     /// Anywhere in `[w/2, w)`: never much shorter than `w`.
     Equal,
-    /// Anywhere in `[min, 3 × the previous wait)`, at most `max`: spread out, and growing
-    /// with the previous wait rather than with the retry's number.
+    /// Anywhere in `[w₁, 3 × the previous wait)`, at most `max`, where `w₁` is the first
+    /// retry's wait: spread out, and growing with the previous wait rather than with the
+    /// retry's number.
     Decorrelated,
 }
 
@@ -133,14 +134,12 @@ impl Wait {
             Jitter::Full => within(Duration::ZERO, nominal),
             Jitter::Equal => within(nominal / 2, nominal),
             Jitter::Decorrelated => {
-                within(self.min, previous.max(self.min).saturating_mul(3)).min(self.max)
+                // From the first retry's wait, which the multiplier sets, not from `min` alone:
+                // a zero `min` would make every wait zero.
+                let base = self.nominal(1);
+                within(base, previous.max(base).saturating_mul(3)).min(self.max)
             }
         }
-    }
-
-    /// The shortest wait, before jitter.
-    pub(crate) fn min(&self) -> Duration {
-        self.min
     }
 
     /// The longest wait.

@@ -147,6 +147,14 @@ impl Limits {
     }
 }
 
+/// The last attempt's outcome, as the retried call's.
+fn give_up<T, E>(
+    outcome: Result<T, Error<E>>,
+    schedule: &Schedule<'_>,
+) -> Result<T, RetryError<E>> {
+    outcome.map_err(|e| RetryError::new(e, schedule.attempts()))
+}
+
 /// An attempt's outcome, judged.
 enum Judged<T, E> {
     /// Return it as it is.
@@ -215,15 +223,12 @@ impl<'r, W, O, H, L> RetryWhen<'r, W, O, H, L> {
         result: Result<T, Error<E>>,
         schedule: &mut Schedule<'_>,
         elapsed: Option<Duration>,
-    ) -> Result<Duration, Result<T, RetryError<E>>>
+    ) -> Result<(Duration, Result<T, Error<E>>), Result<T, RetryError<E>>>
     where
         W: RetryOn<E>,
         O: RetryOnValue<T>,
         H: Hint<E>,
     {
-        let give_up = |outcome: Result<T, Error<E>>, schedule: &Schedule<'_>| {
-            outcome.map_err(|e| RetryError::new(e, schedule.attempts()))
-        };
         match self.judge(breaker, result) {
             Judged::Final(outcome) => Err(give_up(outcome, schedule)),
             Judged::Retryable {
@@ -231,7 +236,7 @@ impl<'r, W, O, H, L> RetryWhen<'r, W, O, H, L> {
                 hint,
                 refusing,
             } => match schedule.after_attempt(breaker, hint, refusing, elapsed) {
-                Next::RetryAfter(wait) => Ok(wait),
+                Next::RetryAfter(wait) => Ok((wait, outcome)),
                 Next::Stop => Err(give_up(outcome, schedule)),
             },
         }
@@ -258,8 +263,9 @@ impl<'r, W, O, H, L> RetryWhen<'r, W, O, H, L> {
                     Error::Inner(e) => self.hint.wait_hint(e),
                     Error::Open(_) => None,
                 }),
-                refusing: match breaker.state() {
-                    State::Open { retry_in } => Some(retry_in),
+                // A disabled breaker lets every call through, whatever its circuit says.
+                refusing: match breaker.is_enabled().then(|| breaker.state()) {
+                    Some(State::Open { retry_in }) => Some(retry_in),
                     _ => None,
                 },
                 outcome: retryable,
@@ -334,10 +340,17 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
         let mut schedule = Schedule::new(self.retry);
         schedule.start_attempt(); // the first
         loop {
-            let elapsed = started.map(|started| breaker.clock_now().saturating_sub(started));
-            match self.next(breaker, result, &mut schedule, elapsed) {
-                Ok(wait) => self.retry.sleep(wait),
+            let elapsed = || started.map(|started| breaker.clock_now().saturating_sub(started));
+            let last = match self.next(breaker, result, &mut schedule, elapsed()) {
+                Ok((wait, last)) => {
+                    self.retry.sleep(wait);
+                    last
+                }
                 Err(outcome) => return outcome,
+            };
+            // A sleep may end later than asked.
+            if elapsed().is_some_and(|elapsed| schedule.is_past_limits(elapsed)) {
+                return give_up(last, &schedule);
             }
             schedule.start_attempt();
             result = breaker.call_if(|e| self.retry_on.retry_on(e), &mut call);
@@ -396,10 +409,17 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
         let mut schedule = Schedule::new(self.retry);
         schedule.start_attempt(); // the first
         loop {
-            let elapsed = started.map(|started| started.elapsed());
-            match self.next(breaker, result, &mut schedule, elapsed) {
-                Ok(wait) => tokio::time::sleep(wait).await,
+            let elapsed = || started.map(|started| started.elapsed());
+            let last = match self.next(breaker, result, &mut schedule, elapsed()) {
+                Ok((wait, last)) => {
+                    tokio::time::sleep(wait).await;
+                    last
+                }
                 Err(outcome) => return outcome,
+            };
+            // tokio's timer rounds a sleep up to the next millisecond.
+            if elapsed().is_some_and(|elapsed| schedule.is_past_limits(elapsed)) {
+                return give_up(last, &schedule);
             }
             schedule.start_attempt();
             result = breaker
@@ -449,9 +469,17 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, Limits> {
                 Some(limit) => breaker.run_if_within(limit, counts, attempt()).await,
                 None => breaker.run_if(counts, attempt()).await,
             };
-            match self.next(breaker, result, &mut schedule, Some(started.elapsed())) {
-                Ok(wait) => tokio::time::sleep(wait).await,
+            let last = match self.next(breaker, result, &mut schedule, Some(started.elapsed())) {
+                Ok((wait, last)) => {
+                    tokio::time::sleep(wait).await;
+                    last
+                }
                 Err(outcome) => return outcome,
+            };
+            // tokio's timer rounds a sleep up to the next millisecond: no attempt may start at
+            // or past the deadline, where its time limit would be zero.
+            if schedule.is_past_limits(started.elapsed()) {
+                return give_up(last, &schedule);
             }
         }
     }
