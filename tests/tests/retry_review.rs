@@ -453,8 +453,7 @@ async fn a_retried_future_dropped_mid_attempt_gives_the_probe_back() {
     let (breaker, clock) = half_open("rv_drop_mid_attempt");
     let (retry, _) = sleeping_on(&clock, Retry::builder().attempts(3).wait(Wait::fixed(ZERO)));
     {
-        let mut retried =
-            Box::pin(retry.run(&breaker, || std::future::pending::<Result<(), &str>>()));
+        let mut retried = Box::pin(retry.run(&breaker, std::future::pending::<Result<(), &str>>));
         assert!(futures::poll!(retried.as_mut()).is_pending());
         assert!(breaker.try_acquire().is_err(), "the probe is out");
     }
@@ -604,7 +603,7 @@ fn generic<T: Clone + std::fmt::Display>(
     value: T,
     also: impl AsRef<str> + Clone,
 ) -> Result<String, ApiError> {
-    if GENERIC.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+    if GENERIC.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
         return Err(ApiError::Status(503));
     }
     Ok(format!("{value}{}", also.as_ref()))
@@ -650,7 +649,7 @@ impl Client {
         retry(attempts = 3, wait = fixed("10ms"))
     )]
     async fn fetch(&self, id: u32) -> Result<u32, ApiError> {
-        if self.calls.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+        if self.calls.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
             std::future::pending::<()>().await;
         }
         Ok(id)
@@ -800,4 +799,20 @@ fn rv_timeout_fallback(_: Error<ApiError>) -> std::future::Ready<Result<u32, Api
 )]
 async fn hangs_with_fallback() -> Result<u32, ApiError> {
     std::future::pending().await
+}
+
+// Documented: a time-out always counts against the circuit, but like any other error it is
+// retried, and reaches the fallback, only when `exceptions` accepts it.
+#[tokio::test(start_paused = true)]
+async fn a_time_out_not_in_exceptions_counts_but_is_neither_retried_nor_given_to_the_fallback() {
+    let first = hangs_with_exceptions().await;
+    assert!(matches!(first, Err(ApiError::TimedOut(_))), "{first:?}");
+    assert_eq!(HUNG_EXCEPTIONS.load(Ordering::SeqCst), 1, "not retried");
+    let breaker = failfast::Registry::global()
+        .get("rv_timeout_exceptions")
+        .expect("made by the call");
+    assert_eq!(breaker.stats().failures, 1, "but counted");
+
+    let answer = hangs_with_fallback().await;
+    assert!(matches!(answer, Err(ApiError::TimedOut(_))), "{answer:?}");
 }

@@ -155,6 +155,13 @@ fn give_up<T, E>(
     outcome.map_err(|e| RetryError::new(e, schedule.attempts()))
 }
 
+/// What comes after an attempt: a wait, then another attempt (the outcome so far kept, in
+/// case the wait ends past the time limits), or the call's outcome.
+enum Step<T, E> {
+    Wait(Duration, Result<T, Error<E>>),
+    Done(Result<T, RetryError<E>>),
+}
+
 /// An attempt's outcome, judged.
 enum Judged<T, E> {
     /// Return it as it is.
@@ -223,21 +230,21 @@ impl<'r, W, O, H, L> RetryWhen<'r, W, O, H, L> {
         result: Result<T, Error<E>>,
         schedule: &mut Schedule<'_>,
         elapsed: Option<Duration>,
-    ) -> Result<(Duration, Result<T, Error<E>>), Result<T, RetryError<E>>>
+    ) -> Step<T, E>
     where
         W: RetryOn<E>,
         O: RetryOnValue<T>,
         H: Hint<E>,
     {
         match self.judge(breaker, result) {
-            Judged::Final(outcome) => Err(give_up(outcome, schedule)),
+            Judged::Final(outcome) => Step::Done(give_up(outcome, schedule)),
             Judged::Retryable {
                 outcome,
                 hint,
                 refusing,
             } => match schedule.after_attempt(breaker, hint, refusing, elapsed) {
-                Next::RetryAfter(wait) => Ok((wait, outcome)),
-                Next::Stop => Err(give_up(outcome, schedule)),
+                Next::RetryAfter(wait) => Step::Wait(wait, outcome),
+                Next::Stop => Step::Done(give_up(outcome, schedule)),
             },
         }
     }
@@ -342,11 +349,11 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
         loop {
             let elapsed = || started.map(|started| breaker.clock_now().saturating_sub(started));
             let last = match self.next(breaker, result, &mut schedule, elapsed()) {
-                Ok((wait, last)) => {
+                Step::Wait(wait, last) => {
                     self.retry.sleep(wait);
                     last
                 }
-                Err(outcome) => return outcome,
+                Step::Done(outcome) => return outcome,
             };
             // A sleep may end later than asked.
             if elapsed().is_some_and(|elapsed| schedule.is_past_limits(elapsed)) {
@@ -411,11 +418,11 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
         loop {
             let elapsed = || started.map(|started| started.elapsed());
             let last = match self.next(breaker, result, &mut schedule, elapsed()) {
-                Ok((wait, last)) => {
+                Step::Wait(wait, last) => {
                     tokio::time::sleep(wait).await;
                     last
                 }
-                Err(outcome) => return outcome,
+                Step::Done(outcome) => return outcome,
             };
             // tokio's timer rounds a sleep up to the next millisecond.
             if elapsed().is_some_and(|elapsed| schedule.is_past_limits(elapsed)) {
@@ -470,11 +477,11 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, Limits> {
                 None => breaker.run_if(counts, attempt()).await,
             };
             let last = match self.next(breaker, result, &mut schedule, Some(started.elapsed())) {
-                Ok((wait, last)) => {
+                Step::Wait(wait, last) => {
                     tokio::time::sleep(wait).await;
                     last
                 }
-                Err(outcome) => return outcome,
+                Step::Done(outcome) => return outcome,
             };
             // tokio's timer rounds a sleep up to the next millisecond: no attempt may start at
             // or past the deadline, where its time limit would be zero.
