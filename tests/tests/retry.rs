@@ -468,3 +468,75 @@ fn a_hint_longer_than_the_longest_wait_ends_the_retrying() {
     assert_eq!(error.attempts(), 1);
     assert!(waits(&made).is_empty(), "no year-long sleep");
 }
+
+#[test]
+fn hooks_hear_each_attempt_before_and_after_with_the_coming_wait() {
+    let (breaker, clock) = breaker("retry_hooks", 100, SEC);
+    let (retry, _) = sleeping_on(&clock, Retry::builder().attempts(3).wait(Wait::fixed(SEC)));
+    let heard = Mutex::new(Vec::new());
+    let mut answers = vec![Ok(7), Err("busy"), Err("busy")];
+    let answer = retry
+        .when(|_: &&str| true)
+        .before_attempt(|n: u32, circuit: &failfast::Name| {
+            heard.lock().unwrap().push(format!("before {n} {circuit}"));
+        })
+        .after_attempt(|a: &failfast::retry::Attempt<'_, u32, &str>| {
+            let outcome = match a.outcome {
+                Ok(v) => format!("answered {v}"),
+                Err(e) => format!("failed: {e}"),
+            };
+            heard.lock().unwrap().push(format!(
+                "after {} {outcome}, next in {:?}",
+                a.number, a.next_in
+            ));
+        })
+        .call(&breaker, || answers.pop().unwrap());
+    assert_eq!(answer.unwrap(), 7);
+    assert_eq!(
+        *heard.lock().unwrap(),
+        [
+            "before 1 retry_hooks",
+            "after 1 failed: busy, next in Some(1s)",
+            "before 2 retry_hooks",
+            "after 2 failed: busy, next in Some(1s)",
+            "before 3 retry_hooks",
+            "after 3 answered 7, next in None",
+        ]
+    );
+}
+
+#[test]
+fn ready_made_tracing_hooks_log_each_failed_attempt_and_the_end() {
+    let logs = tests::logs::logs();
+    let (breaker, clock) = breaker("retry_logged", 100, SEC);
+    let (retry, _) = sleeping_on(&clock, Retry::builder().attempts(2).wait(Wait::fixed(SEC)));
+    let _ = retry
+        .when(|_: &&str| true)
+        .before_attempt(failfast::retry::log_before)
+        .after_attempt(failfast::retry::log_after::<(), &str>)
+        .call(&breaker, || Err::<(), _>("busy"));
+    let lines: Vec<String> = logs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("retry_logged"))
+        .cloned()
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("WARN") && l.contains("attempt 1 failed: busy; retrying in 1s")),
+        "{lines:#?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("ERROR") && l.contains("attempt 2 failed: busy; giving up")),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.contains("DEBUG")).count(),
+        2,
+        "{lines:#?}"
+    );
+}

@@ -45,6 +45,7 @@
 
 mod budget;
 mod error;
+mod hooks;
 mod schedule;
 mod wait;
 mod when;
@@ -58,6 +59,9 @@ use crate::error::ConfigError;
 pub(crate) use self::budget::Ledger;
 pub use self::budget::RetryBudget;
 pub use self::error::RetryError;
+pub use self::hooks::{AfterAttempt, Attempt, AttemptHooks, BeforeAttempt, Hooks, NoHook};
+#[cfg(feature = "tracing")]
+pub use self::hooks::{log_after, log_before};
 pub use self::wait::{Jitter, Wait};
 pub use self::when::{
     AnyError, Hint, Limits, NoHint, NoLimits, NoValue, RetryOn, RetryOnValue, RetryWhen,

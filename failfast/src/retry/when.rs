@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::Retry;
 use super::error::RetryError;
+use super::hooks::{Attempt, AttemptHooks, Hooks};
 use super::schedule::{Next, Schedule};
 use crate::breaker::Breaker;
 use crate::error::Error;
@@ -114,12 +115,13 @@ impl<E, F: Fn(&E) -> Option<Duration>> Hint<E> for F {
 /// # Ok::<(), failfast::ConfigError>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct RetryWhen<'r, W, O, H, L = NoLimits> {
+pub struct RetryWhen<'r, W, O, H, L = NoLimits, K = AttemptHooks> {
     retry: &'r Retry,
     retry_on: W,
     retry_on_value: O,
     hint: H,
     limits: L,
+    hooks: K,
 }
 
 /// No time limit on attempts: [`RetryWhen::call`] and [`RetryWhen::run`] take any error type.
@@ -182,44 +184,48 @@ impl<'r, W> RetryWhen<'r, W, NoValue, NoHint> {
             retry_on_value: NoValue,
             hint: NoHint,
             limits: NoLimits,
+            hooks: AttemptHooks::default(),
         }
     }
 }
 
-impl<'r, W, O, H, L> RetryWhen<'r, W, O, H, L> {
+impl<'r, W, O, H, L, K> RetryWhen<'r, W, O, H, L, K> {
     /// Also retries the answers for which `retry_on_value` is true (an empty 204, say). Such
     /// an answer is a success for the circuit; the last one is returned if the policy gives up.
-    pub fn when_ok<O2>(self, retry_on_value: O2) -> RetryWhen<'r, W, O2, H, L> {
+    pub fn when_ok<O2>(self, retry_on_value: O2) -> RetryWhen<'r, W, O2, H, L, K> {
         RetryWhen {
             retry: self.retry,
             retry_on: self.retry_on,
             retry_on_value,
             hint: self.hint,
             limits: self.limits,
+            hooks: self.hooks,
         }
     }
 
     /// Waits as long as `hint` says an error asks for (a 429's `Retry-After`), rather than the
     /// policy's wait; still within the policy's time limit. A hint longer than the policy's
     /// longest wait ends the retrying: the caller gets the error rather than a long sleep.
-    pub fn hint<H2>(self, hint: H2) -> RetryWhen<'r, W, O, H2, L> {
+    pub fn hint<H2>(self, hint: H2) -> RetryWhen<'r, W, O, H2, L, K> {
         RetryWhen {
             retry: self.retry,
             retry_on: self.retry_on,
             retry_on_value: self.retry_on_value,
             hint,
             limits: self.limits,
+            hooks: self.hooks,
         }
     }
 
     #[cfg(feature = "tokio")]
-    fn with_limits(self, limits: Limits) -> RetryWhen<'r, W, O, H, Limits> {
+    fn with_limits(self, limits: Limits) -> RetryWhen<'r, W, O, H, Limits, K> {
         RetryWhen {
             retry: self.retry,
             retry_on: self.retry_on,
             retry_on_value: self.retry_on_value,
             hint: self.hint,
             limits,
+            hooks: self.hooks,
         }
     }
 
@@ -235,17 +241,28 @@ impl<'r, W, O, H, L> RetryWhen<'r, W, O, H, L> {
         W: RetryOn<E>,
         O: RetryOnValue<T>,
         H: Hint<E>,
+        K: Hooks<T, E>,
     {
-        match self.judge(breaker, result) {
-            Judged::Final(outcome) => Step::Done(give_up(outcome, schedule)),
+        let (outcome, next_in) = match self.judge(breaker, result) {
+            Judged::Final(outcome) => (outcome, None),
             Judged::Retryable {
                 outcome,
                 hint,
                 refusing,
             } => match schedule.after_attempt(breaker, hint, refusing, elapsed) {
-                Next::RetryAfter(wait) => Step::Wait(wait, outcome),
-                Next::Stop => Step::Done(give_up(outcome, schedule)),
+                Next::RetryAfter(wait) => (outcome, Some(wait)),
+                Next::Stop => (outcome, None),
             },
+        };
+        self.hooks.after(&Attempt {
+            number: schedule.attempts(),
+            circuit: breaker.name(),
+            outcome: &outcome,
+            next_in,
+        });
+        match next_in {
+            Some(wait) => Step::Wait(wait, outcome),
+            None => Step::Done(give_up(outcome, schedule)),
         }
     }
 
@@ -281,13 +298,48 @@ impl<'r, W, O, H, L> RetryWhen<'r, W, O, H, L> {
     }
 }
 
-impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
+impl<'r, W, O, H, L, B, A> RetryWhen<'r, W, O, H, L, AttemptHooks<B, A>> {
+    /// Runs `hook` before each attempt, with its number (1 for the first) and the circuit's
+    /// name: Tenacity's `before`. [`log_before`](super::log_before) (feature `tracing`) logs it.
+    pub fn before_attempt<B2>(self, hook: B2) -> RetryWhen<'r, W, O, H, L, AttemptHooks<B2, A>> {
+        RetryWhen {
+            retry: self.retry,
+            retry_on: self.retry_on,
+            retry_on_value: self.retry_on_value,
+            hint: self.hint,
+            limits: self.limits,
+            hooks: AttemptHooks {
+                before: hook,
+                after: self.hooks.after,
+            },
+        }
+    }
+
+    /// Runs `hook` after each attempt, with what it came to and the wait before the next one
+    /// (`None` when the call ends): Tenacity's `after` and `before_sleep`.
+    /// [`log_after`](super::log_after) (feature `tracing`) logs the failures.
+    pub fn after_attempt<A2>(self, hook: A2) -> RetryWhen<'r, W, O, H, L, AttemptHooks<B, A2>> {
+        RetryWhen {
+            retry: self.retry,
+            retry_on: self.retry_on,
+            retry_on_value: self.retry_on_value,
+            hint: self.hint,
+            limits: self.limits,
+            hooks: AttemptHooks {
+                before: self.hooks.before,
+                after: hook,
+            },
+        }
+    }
+}
+
+impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, NoLimits, K> {
     /// Gives each attempt `limit` to finish (feature `tokio`, async [`run`](Self::run) only):
     /// an attempt past it is dropped, counts as a failure of the circuit, and ends with
     /// [`TimedOut`](crate::TimedOut) through the call's own error type, retried if
     /// [`when`](Retry::when) says so.
     #[cfg(feature = "tokio")]
-    pub fn call_timeout(self, limit: Duration) -> RetryWhen<'r, W, O, H, Limits> {
+    pub fn call_timeout(self, limit: Duration) -> RetryWhen<'r, W, O, H, Limits, K> {
         let limits = Limits {
             call_timeout: Some(limit),
             deadline: None,
@@ -299,7 +351,7 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
     /// [`run`](Self::run) only): the attempt under way when it passes is cut short as by
     /// [`call_timeout`](Self::call_timeout), and no attempt starts after it.
     #[cfg(feature = "tokio")]
-    pub fn deadline(self, limit: Duration) -> RetryWhen<'r, W, O, H, Limits> {
+    pub fn deadline(self, limit: Duration) -> RetryWhen<'r, W, O, H, Limits, K> {
         let limits = Limits {
             call_timeout: None,
             deadline: Some(limit),
@@ -316,16 +368,37 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
         W: RetryOn<E>,
         O: RetryOnValue<T>,
         H: Hint<E>,
+        K: Hooks<T, E>,
     {
         let started = self
             .retry
             .max_elapsed
             .is_some()
             .then(|| breaker.clock_now());
-        match breaker.call_if(|e| self.retry_on.retry_on(e), &mut call) {
-            Ok(value) if !self.retry_on_value.retry_on_value(&value) => Ok(value),
+        self.hooks.before(1, breaker.name());
+        let first = breaker.call_if(|e| self.retry_on.retry_on(e), &mut call);
+        match first {
+            Ok(value) if !self.retry_on_value.retry_on_value(&value) => {
+                self.answered_at_once(breaker, value)
+            }
             retryable => self.call_after_first(breaker, call, started, retryable),
         }
+    }
+
+    /// A first attempt's answer, told to the after-attempt hook.
+    #[inline(always)]
+    fn answered_at_once<T, E>(&self, breaker: &Breaker, value: T) -> Result<T, RetryError<E>>
+    where
+        K: Hooks<T, E>,
+    {
+        let outcome = Ok(value);
+        self.hooks.after(&Attempt {
+            number: 1,
+            circuit: breaker.name(),
+            outcome: &outcome,
+            next_in: None,
+        });
+        outcome.map_err(|e: Error<E>| RetryError::new(e, 1))
     }
 
     /// The retries of [`call`](Self::call), after a first attempt that may be retried: out of
@@ -343,6 +416,7 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
         W: RetryOn<E>,
         O: RetryOnValue<T>,
         H: Hint<E>,
+        K: Hooks<T, E>,
     {
         let mut schedule = Schedule::new(self.retry);
         schedule.start_attempt(); // the first
@@ -360,6 +434,7 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
                 return give_up(last, &schedule);
             }
             schedule.start_attempt();
+            self.hooks.before(schedule.attempts(), breaker.name());
             result = breaker.call_if(|e| self.retry_on.retry_on(e), &mut call);
         }
     }
@@ -379,17 +454,21 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
         W: RetryOn<E>,
         O: RetryOnValue<T>,
         H: Hint<E>,
+        K: Hooks<T, E>,
     {
         let started = self
             .retry
             .max_elapsed
             .is_some()
             .then(tokio::time::Instant::now);
+        self.hooks.before(1, breaker.name());
         let first = breaker
             .run_if(|e: &E| self.retry_on.retry_on(e), attempt())
             .await;
         let first = match first {
-            Ok(value) if !self.retry_on_value.retry_on_value(&value) => return Ok(value),
+            Ok(value) if !self.retry_on_value.retry_on_value(&value) => {
+                return self.answered_at_once(breaker, value);
+            }
             retryable => retryable,
         };
         // The retries, in a future of their own on the heap: in this one they would make the
@@ -412,6 +491,7 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
         W: RetryOn<E>,
         O: RetryOnValue<T>,
         H: Hint<E>,
+        K: Hooks<T, E>,
     {
         let mut schedule = Schedule::new(self.retry);
         schedule.start_attempt(); // the first
@@ -429,6 +509,7 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
                 return give_up(last, &schedule);
             }
             schedule.start_attempt();
+            self.hooks.before(schedule.attempts(), breaker.name());
             result = breaker
                 .run_if(|e: &E| self.retry_on.retry_on(e), attempt())
                 .await;
@@ -437,7 +518,7 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, NoLimits> {
 }
 
 #[cfg(feature = "tokio")]
-impl<'r, W, O, H> RetryWhen<'r, W, O, H, Limits> {
+impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, Limits, K> {
     /// As on a retry without limits: gives each attempt `limit` to finish.
     pub fn call_timeout(mut self, limit: Duration) -> Self {
         self.limits.call_timeout = Some(limit);
@@ -466,11 +547,13 @@ impl<'r, W, O, H> RetryWhen<'r, W, O, H, Limits> {
         W: RetryOn<E>,
         O: RetryOnValue<T>,
         H: Hint<E>,
+        K: Hooks<T, E>,
     {
         let mut schedule = Schedule::new(self.retry).with_deadline(self.limits.deadline);
         let started = tokio::time::Instant::now();
         loop {
             schedule.start_attempt();
+            self.hooks.before(schedule.attempts(), breaker.name());
             let counts = |e: &E| self.retry_on.retry_on(e);
             let result = match self.limits.for_attempt(started.elapsed()) {
                 Some(limit) => breaker.run_if_within(limit, counts, attempt()).await,

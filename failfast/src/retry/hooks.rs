@@ -1,0 +1,136 @@
+//! What a retried call tells of each attempt: hooks before and after it (Tenacity's
+//! `before`/`after`/`before_sleep`), and ready-made `tracing` logs of them.
+
+use std::time::Duration;
+
+use crate::error::Error;
+use crate::name::Name;
+
+/// One attempt of a retried call, as [`RetryWhen::after_attempt`](super::RetryWhen::after_attempt)
+/// hooks see it.
+#[derive(Debug)]
+pub struct Attempt<'a, T, E> {
+    /// The attempt's number: 1 for the first.
+    pub number: u32,
+    /// The circuit it went through.
+    pub circuit: &'a Name,
+    /// What it came to: an answer, the call's error, or the circuit's refusal.
+    pub outcome: &'a Result<T, Error<E>>,
+    /// The wait before the next attempt, or `None` if there is none: the call ends with this
+    /// outcome.
+    pub next_in: Option<Duration>,
+}
+
+/// No hook: a placeholder for a hook not given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoHook;
+
+/// The hooks of a [`RetryWhen`](super::RetryWhen): `B` runs before each attempt, `A` after.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AttemptHooks<B = NoHook, A = NoHook> {
+    pub(super) before: B,
+    pub(super) after: A,
+}
+
+/// What runs before each attempt: [`NoHook`], or any `Fn(u32, &Name)` taking the attempt's
+/// number and the circuit's name.
+pub trait BeforeAttempt {
+    /// Called before attempt number `number` (1 for the first) through `circuit`.
+    fn before(&self, number: u32, circuit: &Name);
+}
+
+impl BeforeAttempt for NoHook {
+    #[inline(always)]
+    fn before(&self, _: u32, _: &Name) {}
+}
+
+impl<F: Fn(u32, &Name)> BeforeAttempt for F {
+    #[inline(always)]
+    fn before(&self, number: u32, circuit: &Name) {
+        self(number, circuit)
+    }
+}
+
+/// What runs after each attempt: [`NoHook`], or any `Fn(&Attempt<T, E>)`.
+pub trait AfterAttempt<T, E> {
+    /// Called after each attempt, with what it came to and what comes next.
+    fn after(&self, attempt: &Attempt<'_, T, E>);
+}
+
+impl<T, E> AfterAttempt<T, E> for NoHook {
+    #[inline(always)]
+    fn after(&self, _: &Attempt<'_, T, E>) {}
+}
+
+impl<T, E, F: Fn(&Attempt<'_, T, E>)> AfterAttempt<T, E> for F {
+    #[inline(always)]
+    fn after(&self, attempt: &Attempt<'_, T, E>) {
+        self(attempt)
+    }
+}
+
+/// A ready-made [`before_attempt`](super::RetryWhen::before_attempt) hook (feature `tracing`):
+/// a `DEBUG` event for each attempt, as Tenacity's `before_log`.
+#[cfg(feature = "tracing")]
+pub fn log_before(number: u32, circuit: &Name) {
+    tracing::debug!(
+        circuit = circuit.as_str(),
+        attempt = number,
+        "attempt {number}"
+    );
+}
+
+/// A ready-made [`after_attempt`](super::RetryWhen::after_attempt) hook (feature `tracing`),
+/// as Tenacity's `after_log` and `before_sleep_log`: a `WARN` event for an attempt that will be
+/// retried, with its error and the wait; an `ERROR` event for a last attempt that failed;
+/// nothing for one that answered.
+#[cfg(feature = "tracing")]
+pub fn log_after<T, E: std::fmt::Display>(attempt: &Attempt<'_, T, E>) {
+    let Attempt {
+        number,
+        circuit,
+        outcome,
+        next_in,
+    } = attempt;
+    let circuit = circuit.as_str();
+    match (outcome, next_in) {
+        (Ok(_), None) => {}
+        (Ok(_), Some(wait)) => tracing::warn!(
+            circuit,
+            attempt = number,
+            "attempt {number} answered with a value to retry; retrying in {wait:?}"
+        ),
+        (Err(error), Some(wait)) => tracing::warn!(
+            circuit,
+            attempt = number,
+            "attempt {number} failed: {error}; retrying in {wait:?}"
+        ),
+        (Err(error), None) => tracing::error!(
+            circuit,
+            attempt = number,
+            "attempt {number} failed: {error}; giving up"
+        ),
+    }
+}
+
+/// The hooks of a retried call, before and after each attempt: implemented by
+/// [`AttemptHooks`], which [`RetryWhen::before_attempt`](super::RetryWhen::before_attempt) and
+/// [`RetryWhen::after_attempt`](super::RetryWhen::after_attempt) fill.
+pub trait Hooks<T, E> {
+    /// Before attempt number `number`.
+    fn before(&self, number: u32, circuit: &Name);
+    /// After an attempt.
+    fn after(&self, attempt: &Attempt<'_, T, E>);
+}
+
+impl<T, E, B: BeforeAttempt, A: AfterAttempt<T, E>> Hooks<T, E> for AttemptHooks<B, A> {
+    #[inline(always)]
+    fn before(&self, number: u32, circuit: &Name) {
+        self.before.before(number, circuit);
+    }
+
+    #[inline(always)]
+    fn after(&self, attempt: &Attempt<'_, T, E>) {
+        self.after.after(attempt);
+    }
+}
