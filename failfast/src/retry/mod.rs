@@ -4,7 +4,10 @@
 //! A [`Retry`] is a policy (how many attempts, how long to wait between them, how long in all),
 //! made once and shared. [`Retry::when`] says which errors to retry (and count against the
 //! circuit), [`RetryWhen::when_ok`] which answers to retry (Tenacity's `retry_if_result`), and
-//! [`RetryWhen::hint`] how to honour a dependency that says when to come back; then
+//! [`RetryWhen::hint`] how to honour a dependency that says when to come back,
+//! [`RetryWhen::before_attempt`] and [`RetryWhen::after_attempt`] what to tell of each attempt
+//! (`log_before` and `log_after`, with the `tracing` feature, log them as Tenacity's
+//! `before_log` and `after_log` do); then
 //! [`call`](RetryWhen::call) runs a closure, or [`run`](RetryWhen::run) (feature `tokio`) a
 //! future per attempt.
 //!
