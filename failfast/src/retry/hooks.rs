@@ -84,6 +84,20 @@ pub fn log_before(number: u32, circuit: &Name) {
 /// as Tenacity's `after_log` and `before_sleep_log`: a `WARN` event for an attempt that will be
 /// retried, with its error and the wait; an `ERROR` event for a last attempt that failed;
 /// nothing for one that answered.
+///
+/// ```
+/// use failfast::Breaker;
+/// use failfast::retry::{Retry, log_after, log_before};
+///
+/// let breaker = Breaker::new("ledger", std::time::Duration::from_secs(30));
+/// let retry = Retry::default();
+/// let answer = retry
+///     .when(|_: &std::io::Error| true)
+///     .before_attempt(log_before)
+///     .after_attempt(log_after)
+///     .call(&breaker, || Ok::<u32, std::io::Error>(7));
+/// assert_eq!(answer.unwrap(), 7);
+/// ```
 #[cfg(feature = "tracing")]
 pub fn log_after<T, E: std::fmt::Display>(attempt: &Attempt<'_, T, E>) {
     let Attempt {
