@@ -8,6 +8,7 @@ use failfast::{Breaker, Builder, Clock, ManualClock, Name};
 
 pub mod logs;
 pub mod redis_server;
+pub mod retry;
 
 /// One second.
 pub const SEC: Duration = Duration::from_secs(1);

@@ -2,45 +2,14 @@
 //! retried, the open circuit that stops retrying, waiting for the circuit, and hints. Sync
 //! retries sleep through a `ManualClock`; async ones run in tokio's paused time.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use failfast::retry::{Jitter, Retry, RetryBuilder, Wait};
-use failfast::{Breaker, Clock, ManualClock, TokioClock, TripPolicy};
+use failfast::retry::{Jitter, Retry, Wait};
+use failfast::{Breaker, Clock};
+use tests::retry::{breaker, sleeping_on, tokio_breaker, waits};
 
 const SEC: Duration = Duration::from_secs(1);
-
-/// A breaker on a manual clock that trips after `failures` failures in a row, open for
-/// `open_for`; and the clock.
-fn breaker(name: &'static str, failures: u32, open_for: Duration) -> (Breaker, ManualClock) {
-    let (builder, clock) = tests::manual(name);
-    let breaker = builder
-        .trip(TripPolicy::consecutive_failures(failures))
-        .open_for(open_for)
-        .build()
-        .unwrap();
-    (breaker, clock)
-}
-
-/// A policy whose waits advance `clock`, and the waits it made.
-fn sleeping_on(clock: &ManualClock, builder: RetryBuilder) -> (Retry, Arc<Mutex<Vec<Duration>>>) {
-    let waits = Arc::new(Mutex::new(Vec::new()));
-    let retry = builder
-        .sleep_with({
-            let (clock, waits) = (clock.clone(), waits.clone());
-            move |wait| {
-                waits.lock().unwrap().push(wait);
-                clock.advance(wait);
-            }
-        })
-        .build()
-        .unwrap();
-    (retry, waits)
-}
-
-fn waits(waits: &Arc<Mutex<Vec<Duration>>>) -> Vec<Duration> {
-    waits.lock().unwrap().clone()
-}
 
 #[test]
 fn exponential_waits_follow_tenacity_s_sequence() {
@@ -212,16 +181,6 @@ fn full_jitter_waits_at_most_the_nominal_wait() {
         assert!(*wait <= nominal, "{wait:?} over {nominal:?}");
     }
     assert!(made.iter().any(|w| *w < SEC / 2), "spread out: {made:?}");
-}
-
-/// A breaker on tokio's clock, tripping after `failures` failures in a row.
-fn tokio_breaker(name: &'static str, failures: u32, open_for: Duration) -> Breaker {
-    Breaker::builder(name)
-        .trip(TripPolicy::consecutive_failures(failures))
-        .open_for(open_for)
-        .clock(TokioClock::new())
-        .build()
-        .unwrap()
 }
 
 #[tokio::test(start_paused = true)]

@@ -6,54 +6,16 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use failfast::retry::{Jitter, Retry, RetryBudget, RetryBuilder, Wait};
+use failfast::retry::{Jitter, Retry, RetryBudget, Wait};
 use failfast::{
     Breaker, Circuit, Clock, Error, ManualClock, MemoryStore, Name, ProbeClaim, Store, TimedOut,
-    TokioClock, TripPolicy, failfast,
+    TripPolicy, failfast,
 };
 use futures::FutureExt;
+use tests::retry::{breaker, sleeping_on, tokio_breaker, waits};
 
 const SEC: Duration = Duration::from_secs(1);
 const ZERO: Duration = Duration::ZERO;
-
-fn breaker(name: &'static str, failures: u32, open_for: Duration) -> (Breaker, ManualClock) {
-    let (builder, clock) = tests::manual(name);
-    let breaker = builder
-        .trip(TripPolicy::consecutive_failures(failures))
-        .open_for(open_for)
-        .build()
-        .unwrap();
-    (breaker, clock)
-}
-
-fn tokio_breaker(name: &'static str, failures: u32, open_for: Duration) -> Breaker {
-    Breaker::builder(name)
-        .trip(TripPolicy::consecutive_failures(failures))
-        .open_for(open_for)
-        .clock(TokioClock::new())
-        .build()
-        .unwrap()
-}
-
-/// A policy whose waits advance `clock`, and the waits it made.
-fn sleeping_on(clock: &ManualClock, builder: RetryBuilder) -> (Retry, Arc<Mutex<Vec<Duration>>>) {
-    let waits = Arc::new(Mutex::new(Vec::new()));
-    let retry = builder
-        .sleep_with({
-            let (clock, waits) = (clock.clone(), waits.clone());
-            move |wait| {
-                waits.lock().unwrap().push(wait);
-                clock.advance(wait);
-            }
-        })
-        .build()
-        .unwrap();
-    (retry, waits)
-}
-
-fn waits(waits: &Arc<Mutex<Vec<Duration>>>) -> Vec<Duration> {
-    waits.lock().unwrap().clone()
-}
 
 #[derive(Debug, PartialEq)]
 enum Slow {
