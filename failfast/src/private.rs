@@ -130,18 +130,8 @@ where
     if !enabled {
         return body.await;
     }
-    // Atomic rather than a `Cell`: it lives across the await, and the future must stay `Send`.
     let counted = AtomicBool::new(false);
-    let result = breaker
-        .run_if(
-            |e: &E| {
-                let counts = counts(e);
-                counted.store(counts, Ordering::Relaxed);
-                counts
-            },
-            body,
-        )
-        .await;
+    let result = breaker.run_if(noting(&counted, counts), body).await;
     match answer_or_fall_back(result, counted.load(Ordering::Relaxed)) {
         Ok(answer) => answer,
         Err(error) => fallback(error).await,
@@ -248,7 +238,7 @@ pub async fn run_within_or<T, E, P, F, B, BF>(
 ) -> Result<T, E>
 where
     E: From<crate::TimedOut>,
-    P: Fn(&E) -> bool,
+    P: FnOnce(&E) -> bool,
     F: Future<Output = Result<T, E>>,
     B: FnOnce(Error<E>) -> BF,
     BF: Future<Output = Result<T, E>>,
@@ -256,17 +246,20 @@ where
     if !enabled {
         return body.await;
     }
-    let result = breaker.run_if_within(limit, &counts, body).await;
     // As everywhere, the fallback answers for refusals and for the errors `counts` counts: a
-    // time-out always counts against the circuit, and reaches the fallback if `counts` says.
-    let counted = matches!(&result, Err(Error::Inner(e)) if counts(e));
-    match answer_or_fall_back(result, counted) {
+    // time-out always counts against the circuit (without asking `counts`), and reaches the
+    // fallback only if `counts` says so.
+    let counted = AtomicBool::new(false);
+    let result = breaker
+        .run_if_within(limit, noting(&counted, counts), body)
+        .await;
+    match answer_or_fall_back(result, counted.load(Ordering::Relaxed)) {
         Ok(answer) => answer,
         Err(error) => fallback(error).await,
     }
 }
 
-/// A retried future whose error type takes the rejection; each attempt with `limit`, if any.
+/// A retried future whose error type takes the rejection.
 #[cfg(feature = "tokio")]
 pub async fn run_retry<T, E, P, F, Fut>(
     breaker: &Breaker,
@@ -394,6 +387,20 @@ fn retried_or_fall_back<T, E>(
         Ok(value) => Ok(Ok(value)),
         Err(RetryError::Inner { error, .. }) if !counts(&error) => Ok(Err(error)),
         Err(error) => Err(error.into_error()),
+    }
+}
+
+/// `counts`, noting in `counted` what it answered, for a fallback that answers only for the
+/// errors that counted. Atomic rather than a `Cell`: it lives across an await, and the future
+/// must stay `Send`.
+fn noting<E, P: FnOnce(&E) -> bool>(
+    counted: &AtomicBool,
+    counts: P,
+) -> impl FnOnce(&E) -> bool + use<'_, E, P> {
+    move |e: &E| {
+        let counts = counts(e);
+        counted.store(counts, Ordering::Relaxed);
+        counts
     }
 }
 
