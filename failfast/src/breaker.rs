@@ -11,7 +11,7 @@ use crate::circuit::{Admission, Circuit, Fast, ProbeOutcome, TransitionSettings}
 use crate::error::{Error, Open};
 use crate::event::{Listener, Listeners, resume_unless_unwinding};
 use crate::name::Name;
-use crate::nested::{self, Probing};
+use crate::nested;
 use crate::permit::{FailOnUnwind, GiveBackOnUnwind, Permit, Ticket, TicketKind, Verdict};
 use crate::policy::{Outcome, Tripper};
 use crate::retry::Ledger;
@@ -204,11 +204,7 @@ impl Breaker {
     {
         // The probe is remembered only while `call` runs: not while its outcome is recorded (and
         // listeners hear it), not even when `call` unwinds.
-        let circuit = &self.shared.circuit;
-        let probing = || {
-            let _probing = Probing::start(circuit, ticket.generation());
-            call()
-        };
+        let probing = || nested::as_part_of(&self.shared.circuit, ticket, call);
         let (result, verdict) = self.judge(ticket, counts, probing);
         self.record(ticket, verdict);
         result.map_err(Error::Inner)

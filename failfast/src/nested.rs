@@ -11,11 +11,24 @@
 use std::cell::RefCell;
 
 use crate::circuit::Circuit;
+use crate::permit::Ticket;
 
 thread_local! {
     /// The probes running on this thread, innermost last: their circuit's address and the
     /// half-open generation they probe.
     static PROBING: RefCell<Vec<(usize, u32)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` as part of the call `ticket` admitted: if it is a half-open probe, calls through
+/// `circuit` that `f` makes on this thread join the probe.
+#[inline(always)]
+pub(crate) fn as_part_of<R>(circuit: &Circuit, ticket: Ticket, f: impl FnOnce() -> R) -> R {
+    if ticket.is_probe() {
+        let _probing = Probing::start(circuit, ticket.generation());
+        f()
+    } else {
+        f()
+    }
 }
 
 /// A probe running on this thread, remembered until dropped.

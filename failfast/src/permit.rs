@@ -206,12 +206,6 @@ impl<'a> Permit<'a> {
         result.map_err(Error::Inner)
     }
 
-    /// The half-open generation of the permit, if it is a probe's.
-    #[inline(always)]
-    pub(crate) fn probe_generation(&self) -> Option<u32> {
-        self.ticket.is_probe().then(|| self.ticket.generation())
-    }
-
     #[inline(always)]
     fn spend(mut self, verdict: Verdict) {
         let ticket = self.ticket.spend();

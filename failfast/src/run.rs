@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use crate::breaker::Breaker;
 use crate::error::Error;
-use crate::nested::Probing;
+use crate::nested;
 use crate::permit::Permit;
 
 pin_project_lite::pin_project! {
@@ -76,14 +76,9 @@ where
         };
         // If polling unwinds, the permit is dropped with this still set: a failure.
         permit.fail_on_drop = true;
-        let polled = match permit.probe_generation() {
-            // Calls through the same circuit made while polling a probe are part of it.
-            Some(generation) => {
-                let _probing = Probing::start(this.breaker.circuit(), generation);
-                this.future.poll(cx)
-            }
-            None => this.future.poll(cx),
-        };
+        let polled = nested::as_part_of(this.breaker.circuit(), permit.ticket, || {
+            this.future.poll(cx)
+        });
         permit.fail_on_drop = false;
         let Poll::Ready(result) = polled else {
             *this.permit = Some(permit);

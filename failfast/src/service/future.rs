@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use super::classify::{Classify, Outcome};
 use super::on_open::OnOpen;
 use crate::error::Open;
-use crate::nested::Probing;
+use crate::nested;
 use crate::permit::{OwnedPermit, Verdict};
 
 pin_project_lite::pin_project! {
@@ -95,14 +95,8 @@ where
                 );
                 // If polling unwinds, the permit is dropped with this still set: a failure.
                 permit.fail_on_drop = true;
-                let polled = if permit.ticket.is_probe() {
-                    // Calls through the same circuit made while polling a probe are part of it.
-                    let _probing =
-                        Probing::start(permit.breaker.circuit(), permit.ticket.generation());
-                    future.poll(cx)
-                } else {
-                    future.poll(cx)
-                };
+                let polled =
+                    nested::as_part_of(permit.breaker.circuit(), permit.ticket, || future.poll(cx));
                 let Poll::Ready(result) = polled else {
                     permit.fail_on_drop = false;
                     return Poll::Pending;

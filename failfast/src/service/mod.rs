@@ -223,7 +223,7 @@ use std::task::{Context, Poll};
 
 use tower_service::Service;
 
-use crate::nested::Probing;
+use crate::nested;
 use crate::permit::OwnedPermit;
 
 pub use self::breakers::{Breakers, PerRequest};
@@ -336,13 +336,9 @@ where
                     ticket,
                     fail_on_drop: true,
                 };
-                let future = if ticket.is_probe() {
-                    // Calls through the same circuit made by the probe are part of it.
-                    let _probing = Probing::start(permit.breaker.circuit(), ticket.generation());
-                    self.inner.call(request)
-                } else {
-                    self.inner.call(request)
-                };
+                let inner = &mut self.inner;
+                let future =
+                    nested::as_part_of(permit.breaker.circuit(), ticket, || inner.call(request));
                 permit.fail_on_drop = false;
                 ResponseFuture::running(future, permit, self.classify.clone(), self.on_open.clone())
             }
