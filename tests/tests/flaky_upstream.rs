@@ -238,3 +238,171 @@ async fn the_whole_story_reports_every_scenario_in_order() {
         "{printed:#?}"
     );
 }
+
+// With retries: where they help, where the circuit cuts them short, and what they leave alone.
+
+/// The quick story, each call retried by the example's policy.
+fn quick_retrying() -> Config {
+    quick().with_retry(flaky_upstream::retries::policy().unwrap())
+}
+
+/// Each call's attempts, as (answer, verdict, wait before the next).
+fn attempts(report: &ScenarioReport) -> Vec<Vec<(String, Verdict, Option<Duration>)>> {
+    report
+        .steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::Call { attempts, .. } => Some(
+                attempts
+                    .iter()
+                    .map(|t| (t.answer.clone(), t.verdict, t.next_in))
+                    .collect(),
+            ),
+            Step::Waited { .. } => None,
+        })
+        .collect()
+}
+
+fn tried(
+    answer: &str,
+    verdict: Verdict,
+    next_in_ms: Option<u64>,
+) -> (String, Verdict, Option<Duration>) {
+    (
+        answer.to_owned(),
+        verdict,
+        next_in_ms.map(Duration::from_millis),
+    )
+}
+
+#[tokio::test]
+async fn retries_answer_more_calls_through_scattered_server_errors() {
+    let without = run(Scenario::RandomError, quick()).await;
+    let with = run(Scenario::RandomError, quick_retrying()).await;
+    assert!(
+        with.answered() > without.answered(),
+        "answered with retries {}, without {}",
+        with.answered(),
+        without.answered()
+    );
+    // A call answered after a 500 shows both attempts, and the wait between them.
+    let rescued = attempts(&with)
+        .into_iter()
+        .filter(|call| call.len() == 2 && call[1].0 == "200")
+        .collect::<Vec<_>>();
+    assert!(!rescued.is_empty(), "{with}");
+    for call in rescued {
+        assert_eq!(
+            call,
+            [tried("500", Failure, Some(50)), tried("200", Success, None)]
+        );
+    }
+    assert_eq!(
+        with.hits, with.stats.calls,
+        "every attempt that ran reached the upstream"
+    );
+}
+
+#[tokio::test]
+async fn retrying_stops_at_once_when_the_circuit_opens() {
+    let mut config = quick_retrying();
+    config.upstream.error_rate = 1.0;
+    // A circuit that opens before a call's attempts are spent.
+    config.client.threshold = 2;
+    let report = run(Scenario::RandomError, config).await;
+    let calls = attempts(&report);
+    // Two 500s open the circuit: the third attempt is not made, nor waited for.
+    assert_eq!(
+        calls[0],
+        [tried("500", Failure, Some(50)), tried("500", Failure, None)]
+    );
+    // The next calls are refused on their first attempt, and not retried.
+    for call in &calls[1..6] {
+        assert_eq!(call, &[tried("refused", Refused, None)]);
+    }
+    // The probe fails once, and opens the circuit again without a retry.
+    assert_eq!(calls[6], [tried("500", Failure, None)]);
+    assert_eq!(report.hits, 3);
+    assert_eq!(report.phase, Open);
+}
+
+#[tokio::test]
+async fn retries_cannot_help_answers_that_time_out_and_the_circuit_stops_them() {
+    let report = run(Scenario::Timeout, quick_retrying()).await;
+    let calls = attempts(&report);
+    assert_eq!(
+        calls[0],
+        [
+            tried("no answer within 100 ms", Failure, Some(50)),
+            tried("no answer within 100 ms", Failure, Some(100)),
+            tried("no answer within 100 ms", Failure, None)
+        ]
+    );
+    // The open circuit refuses the next calls' first attempts, and they are not retried.
+    assert!(
+        calls[1..6]
+            .iter()
+            .all(|call| call.len() == 1 && call[0].1 == Refused)
+    );
+    assert_eq!(report.answered(), 0);
+    assert_eq!(report.hits, 4, "three attempts, then the probe");
+}
+
+#[tokio::test]
+async fn not_found_is_never_retried() {
+    let report = run(Scenario::NotFound, quick_retrying()).await;
+    assert_eq!(
+        attempts(&report),
+        vec![vec![tried("404", Ignored, None)]; 6]
+    );
+    assert_eq!(report.hits, 6, "one request per call");
+    assert_eq!((report.stats.ignored, report.stats.failures), (6, 0));
+}
+
+#[tokio::test]
+async fn a_retry_honours_retry_after_and_keeps_the_circuit_closed() {
+    let report = run(Scenario::RateLimit, quick_retrying()).await;
+    let calls = attempts(&report);
+    assert_eq!(
+        calls.len(),
+        6,
+        "the circuit never opened: no wait, no more calls"
+    );
+    assert_eq!(
+        calls[3],
+        [
+            tried("429, Retry-After 1 s", Failure, Some(1000)),
+            tried("200", Success, None)
+        ]
+    );
+    assert_eq!(report.answered(), 6);
+    assert_eq!(report.stats.transitions, 0);
+    assert_eq!(report.phase, Closed);
+    assert_eq!(report.hits, 7);
+}
+
+#[tokio::test]
+async fn empty_answers_are_retried_and_the_last_one_returned_when_every_attempt_is_empty() {
+    let with = run(Scenario::EmptyResponse, quick_retrying()).await;
+    let without = run(Scenario::EmptyResponse, quick()).await;
+    assert!(with.answered() > without.answered(), "{with}\n{without}");
+
+    let mut config = quick_retrying();
+    config.upstream.empty_rate = 1.0;
+    let report = run(Scenario::EmptyResponse, config).await;
+    let every_attempt_empty = [
+        tried("204", Success, Some(50)),
+        tried("204", Success, Some(100)),
+        tried("204", Success, None),
+    ];
+    assert_eq!(attempts(&report), vec![every_attempt_empty.to_vec(); 6]);
+    assert!(report.steps.iter().all(|step| matches!(
+        step,
+        Step::Call {
+            result: Ok(None),
+            ..
+        }
+    )));
+    assert_eq!((report.stats.successes, report.stats.failures), (18, 0));
+    assert_eq!(report.hits, 18);
+}

@@ -38,6 +38,29 @@ pub enum UpstreamError {
     Open(#[from] failfast::Open),
 }
 
+impl UpstreamError {
+    /// Whether the error says the upstream is unwell, and so counts against its circuit (and
+    /// is worth retrying): server errors, `429`, timeouts and transport errors. A `404` or
+    /// another client error is an answer about the request, not the upstream.
+    pub fn counts(&self) -> bool {
+        matches!(
+            self,
+            UpstreamError::Status(500..=599)
+                | UpstreamError::RateLimited { .. }
+                | UpstreamError::Timeout(_)
+                | UpstreamError::Transport(_)
+        )
+    }
+
+    /// How long the upstream asked clients to wait, if it did: a `429`'s `Retry-After`.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            UpstreamError::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
 /// Why the client could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -126,24 +149,21 @@ impl Client {
 
     /// Calls the scenario's route: `Some(body)` for `200`, `None` for `204 No Content`.
     ///
-    /// Server errors, `429`, timeouts and transport errors count against the scenario's
-    /// circuit; other answers (`404`, say) say nothing about the upstream's health and are
-    /// returned without counting. While the circuit is open the upstream is not called, and
-    /// the call returns [`UpstreamError::Open`] at once.
+    /// The errors that [`UpstreamError::counts`] (server errors, `429`, timeouts, transport
+    /// errors) count against the scenario's circuit; other answers (`404`, say) say nothing
+    /// about the upstream's health and are returned without counting. While the circuit is
+    /// open the upstream is not called, and the call returns [`UpstreamError::Open`] at once.
     ///
-    /// An empty answer is a success here. Tenacity's walkthrough retries it (`retry_if_result`):
-    /// that is a retry policy's business, which comes with failfast's retries; the breaker
-    /// only asks whether the upstream is healthy, and it answered.
-    #[failfast(
-        breaker = self.breaker(scenario),
-        exceptions = [
-            UpstreamError::Status(500..=599),
-            UpstreamError::RateLimited { .. },
-            UpstreamError::Timeout(_),
-            UpstreamError::Transport(_),
-        ]
-    )]
+    /// An empty answer is a success here: the breaker only asks whether the upstream is
+    /// healthy, and it answered. Retrying it, as Tenacity's `retry_if_result` does, is a retry
+    /// policy's business: [`Client::get_retrying`].
+    #[failfast(breaker = self.breaker(scenario), when = UpstreamError::counts)]
     pub async fn get(&self, scenario: Scenario) -> Result<Option<String>, UpstreamError> {
+        self.fetch(scenario).await
+    }
+
+    /// One request to the scenario's route, unguarded.
+    pub(super) async fn fetch(&self, scenario: Scenario) -> Result<Option<String>, UpstreamError> {
         let url = format!("{}{}", self.base_url, scenario.path());
         let response = self.http.get(url).send().await.map_err(|e| self.error(e))?;
         match response.status() {

@@ -8,8 +8,14 @@
 //! (the resource does not exist; the upstream is fine) and `204` (an empty answer is an answer).
 //! Every scenario has a circuit of its own, so the trips of one do not hide the next one's story.
 //!
+//! Then the same scenarios again, each call retried through its circuit: retries help where a
+//! later attempt can succeed (a scattered `500`, a `429` after its `Retry-After`, an empty `204`
+//! retried as Tenacity's `retry_if_result` does), the open circuit cuts them short where none
+//! can (answers that time out), and a `404` is never retried.
+//!
 //! - [`server`]: the mock upstream ([`Upstream`]), which counts the requests that reach it.
 //! - [`client`]: the guarded client ([`Client`]) and its error type ([`UpstreamError`]).
+//! - [`retries`]: the client's retry policy, and what each attempt of a retried call came to.
 //! - [`story`]: runs the scenarios one by one and reports, per scenario, what happened.
 //!
 //! ```no_run
@@ -24,12 +30,14 @@
 //! ```
 
 pub mod client;
+pub mod retries;
 pub mod server;
 pub mod story;
 
 use std::fmt;
 
 pub use client::{Client, ClientConfig, ClientError, UpstreamError};
+pub use retries::Tried;
 pub use server::{Upstream, UpstreamConfig};
 pub use story::{
     Config, Progress, ScenarioReport, Step, StoryError, Verdict, run, run_scenario, summary,

@@ -3,14 +3,21 @@
 //! Each scenario makes [`Config::calls`] calls in a row. If that leaves its circuit open, the
 //! story waits for the open period to end and makes [`Config::calls_after_wait`] more: the
 //! first of them is the half-open probe, which closes the circuit or opens it again.
+//!
+//! With a [`Config::retry`] policy, each call is retried ([`Client::get_retrying`]), and its
+//! step lists every attempt: the same scenarios show where retries help (`500`, `429`, `204`),
+//! where the circuit cuts them short (answers that time out), and what they must not touch
+//! (`404`).
 
 use std::fmt;
 use std::time::Duration;
 
-use failfast::{Phase, Reason, State, Stats, Transition};
+use failfast::retry::Retry;
+use failfast::{ConfigError, Phase, Reason, State, Stats, Transition};
 
 use super::Scenario;
 use super::client::{Client, ClientConfig, ClientError, UpstreamError};
+use super::retries::{self, Tried};
 use super::server::{self, Upstream, UpstreamConfig};
 
 /// How the story runs.
@@ -24,6 +31,25 @@ pub struct Config {
     pub calls: u32,
     /// Calls after the open period, the probe first (default 2).
     pub calls_after_wait: u32,
+    /// How each call is retried, if it is (default: not retried).
+    pub retry: Option<Retry>,
+}
+
+impl Config {
+    /// The default story, each call retried by [`retries::policy`]. Its circuits open after as
+    /// many failures in a row as a call has attempts (as `#[failfast(retry = N)]` does), so that
+    /// a call whose retries succeed never opens one, and a call that fails every attempt does.
+    pub fn retrying() -> Result<Config, ConfigError> {
+        Ok(Config::default().with_retry(retries::policy()?))
+    }
+
+    /// This story, each call retried by `retry`, with circuits that open after
+    /// `retry.attempts()` failures in a row.
+    pub fn with_retry(mut self, retry: Retry) -> Config {
+        self.client.threshold = retry.attempts();
+        self.retry = Some(retry);
+        self
+    }
 }
 
 impl Default for Config {
@@ -33,6 +59,7 @@ impl Default for Config {
             client: ClientConfig::default(),
             calls: 6,
             calls_after_wait: 2,
+            retry: None,
         }
     }
 }
@@ -61,6 +88,21 @@ pub enum Verdict {
     Refused,
 }
 
+impl Verdict {
+    /// What the breaker did with the one call made between the counts `before` and `after`.
+    pub(super) fn between(before: &Stats, after: &Stats) -> Verdict {
+        if after.rejected > before.rejected {
+            Verdict::Refused
+        } else if after.failures > before.failures {
+            Verdict::Failure
+        } else if after.ignored > before.ignored {
+            Verdict::Ignored
+        } else {
+            Verdict::Success
+        }
+    }
+}
+
 /// One thing that happened in a scenario, with the transitions it caused.
 #[derive(Debug)]
 pub enum Step {
@@ -72,8 +114,10 @@ pub enum Step {
         probe: bool,
         /// What the client returned.
         result: Result<Option<String>, UpstreamError>,
-        /// What the breaker did with it.
+        /// What the breaker did with it (with its last attempt, if it was retried).
         verdict: Verdict,
+        /// Its attempts, in order, when the story retries; empty when it does not.
+        attempts: Vec<Tried>,
         /// The transitions of the circuit that followed it.
         transitions: Vec<Transition>,
     },
@@ -102,7 +146,8 @@ pub struct ScenarioReport {
     pub scenario: Scenario,
     /// What happened, in order.
     pub steps: Vec<Step>,
-    /// The circuit's counts at the end: `calls` ran, `rejected` were refused.
+    /// The circuit's counts at the end: `calls` ran, `rejected` were refused. A retried call
+    /// counts once per attempt.
     pub stats: Stats,
     /// How many requests reached the upstream's route.
     pub hits: u64,
@@ -113,6 +158,30 @@ pub struct ScenarioReport {
 }
 
 impl ScenarioReport {
+    /// How many calls the story made (retried ones once each).
+    pub fn calls(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|step| matches!(step, Step::Call { .. }))
+            .count()
+    }
+
+    /// How many calls got an answer with something in it (`200`).
+    pub fn answered(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|step| {
+                matches!(
+                    step,
+                    Step::Call {
+                        result: Ok(Some(_)),
+                        ..
+                    }
+                )
+            })
+            .count()
+    }
+
     /// The `Retry-After` values of the scenario's `429` answers, in order.
     pub fn retry_afters(&self) -> Vec<Duration> {
         self.steps
@@ -179,7 +248,7 @@ pub async fn run_scenario(
         steps.push(step);
     };
     for n in 1..=config.calls {
-        record(call(client, scenario, n).await, &mut steps);
+        record(call(client, scenario, n, config).await, &mut steps);
     }
     if let State::Open { retry_in } = breaker.state() {
         let waited = wait_until_not_open(client, scenario, retry_in).await;
@@ -192,12 +261,15 @@ pub async fn run_scenario(
             &mut steps,
         );
         for n in config.calls + 1..=config.calls + config.calls_after_wait {
-            record(call(client, scenario, n).await, &mut steps);
+            record(call(client, scenario, n, config).await, &mut steps);
         }
     }
     let stats = breaker.stats();
     let phase = breaker.state().phase();
-    let why = why(scenario, &config.client, &steps, phase);
+    let why = match config.retry {
+        None => why(scenario, &config.client, &steps, phase),
+        Some(_) => why_retried(scenario, &config.client, &steps),
+    };
     let report = ScenarioReport {
         scenario,
         steps,
@@ -210,21 +282,19 @@ pub async fn run_scenario(
     report
 }
 
-/// Makes call `n` and reads what the breaker did with it from its counters.
-async fn call(client: &Client, scenario: Scenario, n: u32) -> Step {
+/// Makes call `n`, retried if the story retries, and reads what the breaker did with it from
+/// its counters.
+async fn call(client: &Client, scenario: Scenario, n: u32, config: &Config) -> Step {
     let breaker = client.breaker(scenario);
     let probe = breaker.state().is_half_open();
     let before = breaker.stats();
-    let result = client.get(scenario).await;
-    let after = breaker.stats();
-    let verdict = if after.rejected > before.rejected {
-        Verdict::Refused
-    } else if after.failures > before.failures {
-        Verdict::Failure
-    } else if after.ignored > before.ignored {
-        Verdict::Ignored
-    } else {
-        Verdict::Success
+    let (result, attempts) = match &config.retry {
+        Some(retry) => client.get_retrying(scenario, retry).await,
+        None => (client.get(scenario).await, Vec::new()),
+    };
+    let verdict = match attempts.last() {
+        Some(last) => last.verdict,
+        None => Verdict::between(&before, &breaker.stats()),
     };
     let transitions = client.take_transitions(scenario).await;
     Step::Call {
@@ -232,6 +302,7 @@ async fn call(client: &Client, scenario: Scenario, n: u32) -> Step {
         probe,
         result,
         verdict,
+        attempts,
         transitions,
     }
 }
@@ -290,6 +361,72 @@ fn why(scenario: Scenario, client: &ClientConfig, steps: &[Step], phase: Phase) 
     }
 }
 
+/// The one-line explanation of a scenario's outcome when its calls are retried.
+fn why_retried(scenario: Scenario, client: &ClientConfig, steps: &[Step]) -> String {
+    let calls = || {
+        steps.iter().filter_map(|step| match step {
+            Step::Call {
+                result, attempts, ..
+            } => Some((result, attempts)),
+            Step::Waited { .. } => None,
+        })
+    };
+    let attempts: usize = calls().map(|(_, attempts)| attempts.len()).sum();
+    // Calls answered on a later attempt than the first.
+    let rescued = calls()
+        .filter(|(result, attempts)| matches!(result, Ok(Some(_))) && attempts.len() > 1)
+        .count();
+    let opened = steps
+        .iter()
+        .flat_map(Step::transitions)
+        .any(|t| t.to == Phase::Open);
+    let threshold = client.threshold;
+    match scenario {
+        Scenario::RandomError => {
+            let mut why = format!(
+                "a 500 was retried after a short wait, and {} answered on a later attempt",
+                count(rescued as u64, "call was", "calls were")
+            );
+            if opened {
+                why += &format!(
+                    "; {threshold} failures in a row still opened the circuit, and retrying \
+                     stopped there: no attempt went into the open circuit"
+                );
+            }
+            why
+        }
+        Scenario::Timeout if opened => format!(
+            "retrying cannot help an upstream that does not answer: every attempt timed out and \
+             counted, {threshold} in a row opened the circuit, and the retrying stopped; the \
+             calls after it were refused on their first attempt, neither retried nor waited for"
+        ),
+        Scenario::Timeout => "the answers came within the timeout".to_owned(),
+        Scenario::NotFound => format!(
+            "404 is an answer about the request, not a failure: never retried ({attempts} \
+             attempts for {} calls) and never counted",
+            calls().count()
+        ),
+        Scenario::RateLimit => {
+            let mut why = format!(
+                "a 429 said when to come back (Retry-After); the retry waited that long, and {} \
+                 answered on the next attempt",
+                count(rescued as u64, "call was", "calls were")
+            );
+            if !opened {
+                why += &format!(
+                    ", so the circuit never saw {threshold} failures in a row and stayed closed"
+                );
+            }
+            why
+        }
+        Scenario::EmptyResponse => format!(
+            "an empty 204 was retried, as Tenacity's retry_if_result does, and {} answered on \
+             a later attempt; for the circuit an empty answer is a success",
+            count(rescued as u64, "call was", "calls were")
+        ),
+    }
+}
+
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -309,6 +446,7 @@ impl fmt::Display for Step {
                 probe,
                 result,
                 verdict,
+                attempts,
                 ..
             } => {
                 let answer = match result {
@@ -321,6 +459,12 @@ impl fmt::Display for Step {
                 };
                 let probe = if *probe { " (the probe)" } else { "" };
                 write!(f, "  call {n:<2} {answer:<42} {verdict}{probe}")?;
+                if attempts.len() > 1 {
+                    write!(f, ", after {} attempts", attempts.len())?;
+                    for (number, tried) in (1..).zip(attempts) {
+                        write!(f, "\n           attempt {number}: {tried}")?;
+                    }
+                }
             }
             Step::Waited { waited, .. } => write!(
                 f,
@@ -367,39 +511,64 @@ fn phase_name(phase: Phase) -> &'static str {
 impl fmt::Display for ScenarioReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.stats;
+        let attempts = s.calls + s.rejected;
+        let calls = match self.calls() as u64 {
+            calls if calls == attempts => format!("{calls} calls"),
+            calls => format!("{calls} calls ({attempts} attempts)"),
+        };
         writeln!(
             f,
-            "  => {} calls, {} reached the upstream: {} succeeded, {} counted failures, {} ignored, \
-             {} refused",
-            s.calls + s.rejected,
+            "  => {calls}, {} answered with a body; {} reached the upstream: {} succeeded, {}, \
+             {} ignored, {} refused",
+            self.answered(),
             self.hits,
             s.successes,
-            s.failures,
+            count(s.failures, "counted failure", "counted failures"),
             s.ignored,
             s.rejected,
         )?;
         writeln!(
             f,
-            "  => {} transitions; the circuit ends {}",
-            s.transitions,
+            "  => {}; the circuit ends {}",
+            count(s.transitions, "transition", "transitions"),
             phase_name(self.phase)
         )?;
         write!(f, "  => why: {}", self.why)
     }
 }
 
-/// A table of the reports, one line per scenario: what the client saw, and what reached the
-/// upstream.
+/// `n` and the word for that many: `1 call was`, `2 calls were`.
+fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    match n.into() {
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    }
+}
+
+/// A table of the reports, one line per scenario: what the client saw (calls, those answered
+/// with a body, and attempts, which are more than calls when retried), what the breaker did
+/// with the attempts, and what reached the upstream.
 pub fn summary(reports: &[ScenarioReport]) -> String {
     let mut table = format!(
-        "{:<16} {:>5} {:>4} {:>7} {:>7} {:>7} {:>11} {:>8}  circuit\n",
-        "scenario", "calls", "ok", "failed", "ignored", "refused", "transitions", "upstream"
+        "{:<16} {:>5} {:>8} {:>8} {:>4} {:>7} {:>7} {:>7} {:>11} {:>8}  circuit\n",
+        "scenario",
+        "calls",
+        "answered",
+        "attempts",
+        "ok",
+        "failed",
+        "ignored",
+        "refused",
+        "transitions",
+        "upstream"
     );
     for r in reports {
         let s = &r.stats;
         table += &format!(
-            "{:<16} {:>5} {:>4} {:>7} {:>7} {:>7} {:>11} {:>8}  {}\n",
+            "{:<16} {:>5} {:>8} {:>8} {:>4} {:>7} {:>7} {:>7} {:>11} {:>8}  {}\n",
             r.scenario.path(),
+            r.calls(),
+            r.answered(),
             s.calls + s.rejected,
             s.successes,
             s.failures,
