@@ -82,7 +82,10 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
         respan(quote!(#krate::__failfast_needs_tokio!();), span)
     });
     let retried = retry.is_some();
-    let retry = retry.map(|(_, spec)| spec.tokens(&krate));
+    let retry = retry.map(|(_, spec)| {
+        let nameable = output.as_ref().filter(|ty| !mentions_impl_trait(ty));
+        spec.tokens(&krate, nameable)
+    });
     let limit = call_timeout.map(|(_, limit)| duration_tokens(limit));
     // The call is spanned at the return type: an unmet bound on the error type (such as a
     // missing `From<failfast::Open>`) is reported there.

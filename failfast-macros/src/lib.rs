@@ -85,7 +85,11 @@ use proc_macro::TokenStream;
 ///   (optionally `multiplier = "1s"`, Tenacity's), `jitter` (full) or `jitter = "equal"`,
 ///   `"decorrelated"`, a time budget for all attempts, and how long to wait, at most, for an
 ///   open circuit to let calls through again. Durations are literals: `"250ms"`, `"3s"`,
-///   `"1.5s"`, `"2m"`, `"1h"`.
+///   `"1.5s"`, `"2m"`, `"1h"`. `before = <expr>` and `after = <expr>` run before and after
+///   each attempt (Tenacity's `before=` and `after=`): any `Fn(u32, &failfast::Name)` and
+///   `Fn(&failfast::retry::Attempt<T, E>)`, evaluated on every call;
+///   `before = failfast::retry::log_before, after = failfast::retry::log_after` log them
+///   with `tracing` (failfast's `tracing` feature).
 /// - `call_timeout = "3s"` (async functions, with failfast's `tokio` feature): an attempt
 ///   that takes longer is dropped, counts as a failure, and returns
 ///   `Err(E::from(failfast::TimedOut))`, so the error type needs `From<failfast::TimedOut>`.

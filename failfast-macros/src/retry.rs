@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
-use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr, Path, Token, parenthesized};
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr, Path, Token, Type, parenthesized};
 
 /// How `retry` retries: checked here, so that building it at run time cannot fail.
 pub(crate) struct RetrySpec {
@@ -16,6 +17,10 @@ pub(crate) struct RetrySpec {
     jitter: Option<Ident>,
     max_elapsed: Option<Duration>,
     wait_for_circuit: Option<Duration>,
+    /// `before = <expr>`: runs before each attempt.
+    before: Option<Expr>,
+    /// `after = <expr>`: runs after each attempt.
+    after: Option<Expr>,
 }
 
 enum WaitSpec {
@@ -28,7 +33,8 @@ enum WaitSpec {
 }
 
 /// The options of `retry(...)`, for the error that lists them.
-const RETRY_OPTIONS: &str = "`attempts`, `wait`, `jitter`, `max_elapsed`, `wait_for_circuit`";
+const RETRY_OPTIONS: &str =
+    "`attempts`, `wait`, `jitter`, `max_elapsed`, `wait_for_circuit`, `before`, `after`";
 
 const JITTERS: &[(&str, &str)] = &[
     ("none", "None"),
@@ -50,6 +56,8 @@ impl Default for RetrySpec {
             jitter: None,
             max_elapsed: None,
             wait_for_circuit: None,
+            before: None,
+            after: None,
         }
     }
 }
@@ -116,7 +124,12 @@ pub(crate) fn parse_list(input: ParseStream<'_>) -> syn::Result<RetrySpec> {
             ("wait_for_circuit", true) => {
                 spec.wait_for_circuit = Some(duration(&content.parse()?)?);
             }
-            ("attempts" | "wait" | "max_elapsed" | "wait_for_circuit", false) => {
+            ("before", true) => spec.before = Some(content.parse()?),
+            ("after", true) => spec.after = Some(content.parse()?),
+            (
+                "attempts" | "wait" | "max_elapsed" | "wait_for_circuit" | "before" | "after",
+                false,
+            ) => {
                 return Err(syn::Error::new_spanned(
                     &key,
                     format!("`{name}` needs a value: `{name} = ...`"),
@@ -267,8 +280,33 @@ impl RetrySpec {
         self.attempts
     }
 
+    /// The policy with its attempt hooks: the policy made once per function, the hooks
+    /// (`before` and `after`, or no hook) evaluated on every call. Each hook is checked at its
+    /// own tokens, against the function's return type `output` (when it can be named), so that
+    /// a hook of the wrong kind is reported there.
+    pub(crate) fn tokens(&self, krate: &Path, output: Option<&Type>) -> TokenStream {
+        let policy = self.policy_tokens(krate);
+        let before = match &self.before {
+            Some(hook) => quote_spanned!(hook.span()=> #krate::__private::before_hook(#hook)),
+            None => quote!(#krate::retry::NoHook),
+        };
+        let after = match &self.after {
+            Some(hook) => {
+                let output = match output {
+                    Some(ty) => quote!(#ty),
+                    None => quote!(_),
+                };
+                quote_spanned! {hook.span()=>
+                    #krate::__private::after_hook(#hook, ::core::marker::PhantomData::<#output>)
+                }
+            }
+            None => quote!(#krate::retry::NoHook),
+        };
+        quote!(#krate::__private::retrying(#policy, #before, #after))
+    }
+
     /// The policy, made once per function.
-    pub(crate) fn tokens(&self, krate: &Path) -> TokenStream {
+    fn policy_tokens(&self, krate: &Path) -> TokenStream {
         let attempts = self.attempts;
         let wait = match &self.wait {
             WaitSpec::Fixed(wait) => {

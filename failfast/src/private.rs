@@ -11,7 +11,10 @@ use crate::breaker::Breaker;
 use crate::error::{Error, Open};
 use crate::policy::TripPolicy;
 use crate::registry::Registry;
-use crate::retry::{Retry, RetryError, Wait};
+use crate::retry::{
+    AfterAttempt, AttemptHooks, BeforeAttempt, Hooks, NoHint, NoLimits, NoValue, Retry, RetryError,
+    RetryWhen, Wait,
+};
 use crate::store::Store;
 
 /// The registry's breaker for `name`, made on first use.
@@ -154,6 +157,42 @@ where
     }
 }
 
+/// A `before` hook of `retry(...)`, checked where it is written, so that a wrong one is
+/// reported at its tokens first.
+pub fn before_hook<B: BeforeAttempt>(hook: B) -> B {
+    hook
+}
+
+/// An `after` hook of `retry(...)`, checked where it is written against the function's
+/// `Result<T, E>`.
+pub fn after_hook<T, E, A: AfterAttempt<T, E>>(
+    hook: A,
+    _output: std::marker::PhantomData<Result<T, E>>,
+) -> A {
+    hook
+}
+
+/// A `retry(...)` option: its policy, and its `before` and `after` hooks.
+pub struct Retrying<'r, K> {
+    policy: &'r Retry,
+    hooks: K,
+}
+
+/// The `retry(...)` option of a function.
+pub fn retrying<B, A>(policy: &Retry, before: B, after: A) -> Retrying<'_, AttemptHooks<B, A>> {
+    Retrying {
+        policy,
+        hooks: AttemptHooks { before, after },
+    }
+}
+
+impl<'r, K> Retrying<'r, K> {
+    /// The policy retrying the errors that `counts`, with the hooks.
+    fn when<W>(self, counts: W) -> RetryWhen<'r, W, NoValue, NoHint, NoLimits, K> {
+        self.policy.when(counts).hooks(self.hooks)
+    }
+}
+
 /// The retry policy of `retry(...)`, checked by the macro.
 pub fn retry_policy(
     attempts: u32,
@@ -166,17 +205,18 @@ pub fn retry_policy(
 
 /// A retried sync call whose error type takes the rejection.
 #[inline(always)]
-pub fn call_retry<T, E, P, F>(
+pub fn call_retry<T, E, P, F, K>(
     breaker: &Breaker,
     enabled: bool,
     counts: P,
-    retry: &Retry,
+    retry: Retrying<'_, K>,
     body: F,
 ) -> Result<T, E>
 where
     E: From<Open>,
     P: Fn(&E) -> bool,
     F: FnMut() -> Result<T, E>,
+    K: Hooks<T, E>,
 {
     if !enabled {
         let mut body = body;
@@ -186,17 +226,18 @@ where
 }
 
 /// A retried sync call with a fallback for a rejection or a counted failure at the end.
-pub fn call_retry_or<T, E, P, F>(
+pub fn call_retry_or<T, E, P, F, K>(
     breaker: &Breaker,
     enabled: bool,
     counts: P,
-    retry: &Retry,
+    retry: Retrying<'_, K>,
     body: F,
     fallback: fn(Error<E>) -> Result<T, E>,
 ) -> Result<T, E>
 where
     P: Fn(&E) -> bool,
     F: FnMut() -> Result<T, E>,
+    K: Hooks<T, E>,
 {
     if !enabled {
         let mut body = body;
@@ -261,11 +302,11 @@ where
 
 /// A retried future whose error type takes the rejection.
 #[cfg(feature = "tokio")]
-pub async fn run_retry<T, E, P, F, Fut>(
+pub async fn run_retry<T, E, P, F, Fut, K>(
     breaker: &Breaker,
     enabled: bool,
     counts: P,
-    retry: &Retry,
+    retry: Retrying<'_, K>,
     attempt: F,
 ) -> Result<T, E>
 where
@@ -273,6 +314,7 @@ where
     P: Fn(&E) -> bool,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
+    K: Hooks<T, E>,
 {
     if !enabled {
         let mut attempt = attempt;
@@ -283,11 +325,11 @@ where
 
 /// A retried future with an async fallback.
 #[cfg(feature = "tokio")]
-pub async fn run_retry_or<T, E, P, F, Fut, B, BF>(
+pub async fn run_retry_or<T, E, P, F, Fut, B, BF, K>(
     breaker: &Breaker,
     enabled: bool,
     counts: P,
-    retry: &Retry,
+    retry: Retrying<'_, K>,
     attempt: F,
     fallback: B,
 ) -> Result<T, E>
@@ -295,6 +337,7 @@ where
     P: Fn(&E) -> bool,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
+    K: Hooks<T, E>,
     B: FnOnce(Error<E>) -> BF,
     BF: Future<Output = Result<T, E>>,
 {
@@ -311,11 +354,11 @@ where
 
 /// A retried future, each attempt cut short at `limit`.
 #[cfg(feature = "tokio")]
-pub async fn run_retry_within<T, E, P, F, Fut>(
+pub async fn run_retry_within<T, E, P, F, Fut, K>(
     breaker: &Breaker,
     enabled: bool,
     counts: P,
-    retry: &Retry,
+    retry: Retrying<'_, K>,
     limit: Duration,
     attempt: F,
 ) -> Result<T, E>
@@ -324,6 +367,7 @@ where
     P: Fn(&E) -> bool,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
+    K: Hooks<T, E>,
 {
     if !enabled {
         let mut attempt = attempt;
@@ -335,11 +379,11 @@ where
 
 /// A retried future, each attempt cut short at `limit`, with an async fallback.
 #[cfg(feature = "tokio")]
-pub async fn run_retry_within_or<T, E, P, F, Fut, B, BF>(
+pub async fn run_retry_within_or<T, E, P, F, Fut, B, BF, K>(
     breaker: &Breaker,
     enabled: bool,
     counts: P,
-    retry: &Retry,
+    retry: Retrying<'_, K>,
     limit: Duration,
     attempt: F,
     fallback: B,
@@ -349,6 +393,7 @@ where
     P: Fn(&E) -> bool,
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
+    K: Hooks<T, E>,
     B: FnOnce(Error<E>) -> BF,
     BF: Future<Output = Result<T, E>>,
 {

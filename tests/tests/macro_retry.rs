@@ -221,3 +221,122 @@ fn a_mut_reference_is_borrowed_again_for_each_attempt() {
     assert_eq!(fill(&mut buf), Ok(3), "each attempt's push is kept");
     assert_eq!(buf, [1, 1, 1]);
 }
+
+// `before` and `after`: the attempt hooks, as Tenacity's `before=` and `after=`.
+
+static HEARD: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn heard_before(number: u32, circuit: &failfast::Name) {
+    HEARD
+        .lock()
+        .unwrap()
+        .push(format!("before {number} through {circuit}"));
+}
+
+fn heard_after(attempt: &failfast::retry::Attempt<'_, u32, ApiError>) {
+    let outcome = match attempt.outcome {
+        Ok(value) => format!("ok {value}"),
+        Err(e) => format!("err {e}"),
+    };
+    HEARD.lock().unwrap().push(format!(
+        "after {}: {outcome}, next in {:?}",
+        attempt.number, attempt.next_in
+    ));
+}
+
+static HOOKED: AtomicU32 = AtomicU32::new(0);
+
+#[failfast(
+    "retry_hooks",
+    60,
+    threshold = 5,
+    retry(attempts = 3, wait = fixed("5ms"), before = heard_before, after = heard_after)
+)]
+fn hooked() -> Result<u32, ApiError> {
+    match HOOKED.fetch_add(1, Ordering::SeqCst) {
+        0 => Err(ApiError::Status(503)),
+        n => Ok(n),
+    }
+}
+
+#[failfast(
+    "retry_hooks_async",
+    60,
+    threshold = 5,
+    retry(attempts = 2, wait = fixed("1s"), after = |a: &failfast::retry::Attempt<'_, u32, ApiError>| {
+        HEARD.lock().unwrap().push(format!("async after {}", a.number));
+    }),
+    call_timeout = "3s"
+)]
+async fn hooked_async(fail: bool) -> Result<u32, ApiError> {
+    if fail {
+        Err(ApiError::Status(500))
+    } else {
+        Ok(7)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn hooks_hear_every_attempt_sync_and_async() {
+    HEARD.lock().unwrap().clear();
+    assert_eq!(hooked(), Ok(1));
+    assert_eq!(
+        *HEARD.lock().unwrap(),
+        [
+            "before 1 through retry_hooks",
+            "after 1: err status 503, next in Some(5ms)",
+            "before 2 through retry_hooks",
+            "after 2: ok 1, next in None",
+        ]
+    );
+    HEARD.lock().unwrap().clear();
+    assert_eq!(hooked_async(true).await, Err(ApiError::Status(500)));
+    assert_eq!(hooked_async(false).await, Ok(7));
+    assert_eq!(
+        *HEARD.lock().unwrap(),
+        ["async after 1", "async after 2", "async after 1"]
+    );
+}
+
+#[failfast(
+    "retry_logged",
+    60,
+    threshold = 5,
+    retry(
+        attempts = 2,
+        wait = fixed("0s"),
+        before = failfast::retry::log_before,
+        after = failfast::retry::log_after
+    )
+)]
+fn logged(fail: bool) -> Result<u32, ApiError> {
+    if fail {
+        Err(ApiError::Status(502))
+    } else {
+        Ok(1)
+    }
+}
+
+#[test]
+fn the_ready_made_tracing_logs_are_hooks_too() {
+    let logs = tests::logs::logs();
+    assert_eq!(logged(true), Err(ApiError::Status(502)));
+    let lines: Vec<String> = logs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("retry_logged"))
+        .cloned()
+        .collect();
+    let logged =
+        |level: &str, text: &str| lines.iter().any(|l| l.contains(level) && l.contains(text));
+    assert!(logged("DEBUG", "attempt 1"), "{lines:#?}");
+    assert!(
+        logged("WARN", "attempt 1 failed: status 502; retrying in 0ns"),
+        "{lines:#?}"
+    );
+    assert!(
+        logged("ERROR", "attempt 2 failed: status 502; giving up"),
+        "{lines:#?}"
+    );
+}

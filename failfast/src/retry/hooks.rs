@@ -28,8 +28,8 @@ pub struct NoHook;
 /// The hooks of a [`RetryWhen`](super::RetryWhen): `B` runs before each attempt, `A` after.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AttemptHooks<B = NoHook, A = NoHook> {
-    pub(super) before: B,
-    pub(super) after: A,
+    pub(crate) before: B,
+    pub(crate) after: A,
 }
 
 /// What runs before each attempt: [`NoHook`], or any `Fn(u32, &Name)` taking the attempt's

@@ -217,6 +217,18 @@ impl<'r, W, O, H, L, K> RetryWhen<'r, W, O, H, L, K> {
         }
     }
 
+    /// These conditions with the attempt hooks `hooks` (the macro's `before` and `after`).
+    pub(crate) fn hooks<K2>(self, hooks: K2) -> RetryWhen<'r, W, O, H, L, K2> {
+        RetryWhen {
+            retry: self.retry,
+            retry_on: self.retry_on,
+            retry_on_value: self.retry_on_value,
+            hint: self.hint,
+            limits: self.limits,
+            hooks,
+        }
+    }
+
     #[cfg(feature = "tokio")]
     fn with_limits(self, limits: Limits) -> RetryWhen<'r, W, O, H, Limits, K> {
         RetryWhen {
