@@ -98,6 +98,7 @@ macro_rules! __failfast_needs_tokio {
         );
     };
 }
+mod asked;
 mod background;
 mod backoff;
 mod breaker;

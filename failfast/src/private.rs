@@ -1,12 +1,11 @@
 //! Helpers that only `#[failfast]` expansions call. Not part of the public API: their
 //! signatures change whenever the macro needs them to.
 
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::asked::Asked;
 use crate::breaker::Breaker;
 use crate::error::{Error, Open};
 use crate::policy::TripPolicy;
@@ -77,9 +76,9 @@ where
     if !enabled {
         return body();
     }
-    let counted = Cell::new(false);
-    let result = breaker.call_if(|e| remember(&counted, counts(e)), body);
-    answer_or_fall_back(result, counted.get()).unwrap_or_else(fallback)
+    let asked = Asked::default();
+    let result = breaker.call_if(|e| asked.ask(counts, e), body);
+    answer_or_fall_back(result, asked.answer() == Some(true)).unwrap_or_else(fallback)
 }
 
 /// A guarded sync call to a function that cannot fail but by panicking: the fallback answers
@@ -133,9 +132,9 @@ where
     if !enabled {
         return body.await;
     }
-    let counted = AtomicBool::new(false);
-    let result = breaker.run_if(noting(&counted, counts), body).await;
-    match answer_or_fall_back(result, counted.load(Ordering::Relaxed)) {
+    let asked = Asked::default();
+    let result = breaker.run_if(|e: &E| asked.ask(counts, e), body).await;
+    match answer_or_fall_back(result, asked.answer() == Some(true)) {
         Ok(answer) => answer,
         Err(error) => fallback(error).await,
     }
@@ -243,8 +242,11 @@ where
         let mut body = body;
         return body();
     }
-    let result = retry.when(&counts).call(breaker, body);
-    retried_or_fall_back(result, &counts).unwrap_or_else(fallback)
+    let asked = Asked::default();
+    let result = retry
+        .when(|e: &E| asked.ask(&counts, e))
+        .call(breaker, body);
+    retried_or_fall_back(result, &asked, &counts).unwrap_or_else(fallback)
 }
 
 /// A guarded future with a time limit, whose error type takes the rejection and the time-out.
@@ -279,7 +281,7 @@ pub async fn run_within_or<T, E, P, F, B, BF>(
 ) -> Result<T, E>
 where
     E: From<crate::TimedOut>,
-    P: FnOnce(&E) -> bool,
+    P: Fn(&E) -> bool,
     F: Future<Output = Result<T, E>>,
     B: FnOnce(Error<E>) -> BF,
     BF: Future<Output = Result<T, E>>,
@@ -289,12 +291,16 @@ where
     }
     // As everywhere, the fallback answers for refusals and for the errors `counts` counts: a
     // time-out always counts against the circuit (without asking `counts`), and reaches the
-    // fallback only if `counts` says so.
-    let counted = AtomicBool::new(false);
+    // fallback only if `counts` says so, asked now.
+    let asked = Asked::default();
     let result = breaker
-        .run_if_within(limit, noting(&counted, counts), body)
+        .run_if_within(limit, |e: &E| asked.ask(&counts, e), body)
         .await;
-    match answer_or_fall_back(result, counted.load(Ordering::Relaxed)) {
+    let counted = match (&result, asked.answer()) {
+        (Err(Error::Inner(error)), None) => counts(error),
+        (_, answer) => answer == Some(true),
+    };
+    match answer_or_fall_back(result, counted) {
         Ok(answer) => answer,
         Err(error) => fallback(error).await,
     }
@@ -345,8 +351,12 @@ where
         let mut attempt = attempt;
         return attempt().await;
     }
-    let result = retry.when(&counts).run(breaker, attempt).await;
-    match retried_or_fall_back(result, &counts) {
+    let asked = Asked::default();
+    let result = retry
+        .when(|e: &E| asked.ask(&counts, e))
+        .run(breaker, attempt)
+        .await;
+    match retried_or_fall_back(result, &asked, &counts) {
         Ok(answer) => answer,
         Err(error) => fallback(error).await,
     }
@@ -401,12 +411,13 @@ where
         let mut attempt = attempt;
         return attempt().await;
     }
+    let asked = Asked::default();
     let result = retry
-        .when(&counts)
+        .when(|e: &E| asked.ask(&counts, e))
         .call_timeout(limit)
         .run(breaker, attempt)
         .await;
-    match retried_or_fall_back(result, &counts) {
+    match retried_or_fall_back(result, &asked, &counts) {
         Ok(answer) => answer,
         Err(error) => fallback(error).await,
     }
@@ -423,35 +434,22 @@ fn retried_into_error<T, E: From<Open>>(result: Result<T, RetryError<E>>) -> Res
 }
 
 /// A retried call's answer, or what the fallback must answer instead: for a refusal, or a last
-/// error that counted.
+/// error that counted. `asked` holds what `counts` answered last, which was about the last
+/// error: every error is asked about once, by the breaker or, for a time-out, by the policy.
 fn retried_or_fall_back<T, E>(
     result: Result<T, RetryError<E>>,
+    asked: &Asked,
     counts: impl Fn(&E) -> bool,
 ) -> Result<Result<T, E>, Error<E>> {
     match result {
         Ok(value) => Ok(Ok(value)),
-        Err(RetryError::Inner { error, .. }) if !counts(&error) => Ok(Err(error)),
+        Err(RetryError::Inner { error, .. })
+            if !asked.answer().unwrap_or_else(|| counts(&error)) =>
+        {
+            Ok(Err(error))
+        }
         Err(error) => Err(error.into_error()),
     }
-}
-
-/// `counts`, noting in `counted` what it answered, for a fallback that answers only for the
-/// errors that counted. Atomic rather than a `Cell`: it lives across an await, and the future
-/// must stay `Send`.
-fn noting<E, P: FnOnce(&E) -> bool>(
-    counted: &AtomicBool,
-    counts: P,
-) -> impl FnOnce(&E) -> bool + use<'_, E, P> {
-    move |e: &E| {
-        let counts = counts(e);
-        counted.store(counts, Ordering::Relaxed);
-        counts
-    }
-}
-
-fn remember(counted: &Cell<bool>, counts: bool) -> bool {
-    counted.set(counts);
-    counts
 }
 
 /// The function's own answer: the rejection becomes its error type.

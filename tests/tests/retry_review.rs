@@ -778,3 +778,102 @@ async fn a_time_out_not_in_exceptions_counts_but_is_neither_retried_nor_given_to
     let answer = hangs_with_fallback().await;
     assert!(matches!(answer, Err(ApiError::TimedOut(_))), "{answer:?}");
 }
+
+#[failfast(
+    "rv_timeout_in_exceptions_fallback",
+    60,
+    threshold = 10,
+    exceptions = [ApiError::TimedOut(_)],
+    call_timeout = "1s",
+    fallback = rv_timeout_fallback
+)]
+async fn hangs_with_timeout_in_exceptions() -> Result<u32, ApiError> {
+    std::future::pending().await
+}
+
+#[failfast(
+    "rv_timeout_in_exceptions_retry_fallback",
+    60,
+    threshold = 10,
+    exceptions = [ApiError::TimedOut(_)],
+    call_timeout = "1s",
+    retry(attempts = 2, wait = fixed("0s")),
+    fallback = rv_timeout_fallback
+)]
+async fn hangs_retried_with_timeout_in_exceptions() -> Result<u32, ApiError> {
+    std::future::pending().await
+}
+
+// Once, a time-out listed in `exceptions` was not given to the fallback without `retry`: the
+// breaker counts a time-out without asking `exceptions`, and the fallback went by whether it
+// had been asked.
+#[tokio::test(start_paused = true)]
+async fn a_time_out_in_exceptions_reaches_the_fallback_with_or_without_retry() {
+    assert_eq!(hangs_with_timeout_in_exceptions().await, Ok(0));
+    assert_eq!(hangs_retried_with_timeout_in_exceptions().await, Ok(0));
+    let breaker = failfast::Registry::global()
+        .get("rv_timeout_in_exceptions_retry_fallback")
+        .expect("made by the call");
+    assert_eq!(breaker.stats().failures, 2, "both attempts counted");
+}
+
+// Once, `when` was asked twice about every error: by the breaker, to count it, and again by
+// the policy, to decide whether to retry it; and the macro's fallback asked `exceptions` a
+// third time. A predicate that logs, counts or costs saw each error two or three times.
+#[tokio::test(start_paused = true)]
+async fn when_is_asked_once_per_error_sync_async_and_timed_out() {
+    let asked = AtomicU32::new(0);
+    let when = |_: &Slow| {
+        asked.fetch_add(1, Ordering::SeqCst);
+        true
+    };
+    let (sync_breaker, clock) = breaker("rv_asked_once_sync", 100, SEC);
+    let (retry, _) = sleeping_on(&clock, Retry::builder().attempts(3).wait(Wait::fixed(ZERO)));
+    let _ = retry.when(when).call(&sync_breaker, || Err::<(), _>(Slow::Down));
+    assert_eq!(asked.swap(0, Ordering::SeqCst), 3, "sync: three errors");
+
+    let async_breaker = tokio_breaker("rv_asked_once_async", 100, SEC);
+    let retry = Retry::builder()
+        .attempts(3)
+        .wait(Wait::fixed(ZERO))
+        .build()
+        .unwrap();
+    let _ = retry
+        .when(when)
+        .run(&async_breaker, || async { Err::<(), _>(Slow::Down) })
+        .await;
+    assert_eq!(asked.swap(0, Ordering::SeqCst), 3, "async: three errors");
+
+    // A time-out counts without asking; the policy asks once whether to retry it.
+    let _ = retry
+        .when(when)
+        .call_timeout(SEC)
+        .run(&async_breaker, || std::future::pending::<Result<(), Slow>>())
+        .await;
+    assert_eq!(asked.swap(0, Ordering::SeqCst), 3, "time-outs: three errors");
+}
+
+static EXCEPTIONS_ASKED: AtomicU32 = AtomicU32::new(0);
+
+fn counted_once(_: &ApiError) -> bool {
+    EXCEPTIONS_ASKED.fetch_add(1, Ordering::SeqCst);
+    true
+}
+
+#[failfast(
+    "rv_exceptions_asked_once",
+    60,
+    threshold = 10,
+    when = counted_once,
+    retry(attempts = 3, wait = fixed("0s")),
+    fallback = rv_cached
+)]
+fn down_with_fallback() -> Result<u32, ApiError> {
+    Err(ApiError::Status(503))
+}
+
+#[test]
+fn the_macro_asks_its_predicate_once_per_error_even_with_a_fallback() {
+    assert_eq!(down_with_fallback(), Ok(0));
+    assert_eq!(EXCEPTIONS_ASKED.load(Ordering::SeqCst), 3);
+}

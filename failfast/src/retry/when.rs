@@ -7,6 +7,7 @@ use super::Retry;
 use super::error::RetryError;
 use super::hooks::{Attempt, AttemptHooks, Hooks};
 use super::schedule::{Next, Schedule};
+use crate::asked::Asked;
 use crate::breaker::Breaker;
 use crate::error::Error;
 use crate::state::State;
@@ -245,7 +246,7 @@ impl<'r, W, O, H, L, K> RetryWhen<'r, W, O, H, L, K> {
     fn next<T, E>(
         &self,
         breaker: &Breaker,
-        result: Result<T, Error<E>>,
+        (result, asked): (Result<T, Error<E>>, Option<bool>),
         schedule: &mut Schedule<'_>,
         elapsed: Option<Duration>,
     ) -> Step<T, E>
@@ -255,7 +256,7 @@ impl<'r, W, O, H, L, K> RetryWhen<'r, W, O, H, L, K> {
         H: Hint<E>,
         K: Hooks<T, E>,
     {
-        let (outcome, next_in) = match self.judge(breaker, result) {
+        let (outcome, next_in) = match self.judge(breaker, result, asked) {
             Judged::Final(outcome) => (outcome, None),
             Judged::Retryable {
                 outcome,
@@ -278,7 +279,14 @@ impl<'r, W, O, H, L, K> RetryWhen<'r, W, O, H, L, K> {
         }
     }
 
-    fn judge<T, E>(&self, breaker: &Breaker, result: Result<T, Error<E>>) -> Judged<T, E>
+    /// Whether `result` may be retried; `asked` is what `when` answered for its error, if it
+    /// was asked.
+    fn judge<T, E>(
+        &self,
+        breaker: &Breaker,
+        result: Result<T, Error<E>>,
+        asked: Option<bool>,
+    ) -> Judged<T, E>
     where
         W: RetryOn<E>,
         O: RetryOnValue<T>,
@@ -286,7 +294,7 @@ impl<'r, W, O, H, L, K> RetryWhen<'r, W, O, H, L, K> {
     {
         match result {
             Ok(value) if !self.retry_on_value.retry_on_value(&value) => Judged::Final(Ok(value)),
-            Err(Error::Inner(e)) if !self.retry_on.retry_on(&e) => {
+            Err(Error::Inner(e)) if !asked.unwrap_or_else(|| self.retry_on.retry_on(&e)) => {
                 Judged::Final(Err(Error::Inner(e)))
             }
             Err(Error::Open(open)) => Judged::Retryable {
@@ -388,12 +396,13 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, NoLimits, K> {
             .is_some()
             .then(|| breaker.clock_now());
         self.hooks.before(1, breaker.name());
-        let first = breaker.call_if(|e| self.retry_on.retry_on(e), &mut call);
+        let asked = Asked::default();
+        let first = breaker.call_if(|e| asked.ask(|e| self.retry_on.retry_on(e), e), &mut call);
         match first {
             Ok(value) if !self.retry_on_value.retry_on_value(&value) => {
                 self.answered_at_once(breaker, value)
             }
-            retryable => self.call_after_first(breaker, call, started, retryable),
+            retryable => self.call_after_first(breaker, call, started, (retryable, asked.answer())),
         }
     }
 
@@ -421,7 +430,7 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, NoLimits, K> {
         breaker: &Breaker,
         mut call: F,
         started: Option<Duration>,
-        mut result: Result<T, Error<E>>,
+        mut result: (Result<T, Error<E>>, Option<bool>),
     ) -> Result<T, RetryError<E>>
     where
         F: FnMut() -> Result<T, E>,
@@ -447,7 +456,10 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, NoLimits, K> {
             }
             schedule.start_attempt();
             self.hooks.before(schedule.attempts(), breaker.name());
-            result = breaker.call_if(|e| self.retry_on.retry_on(e), &mut call);
+            let asked = Asked::default();
+            let outcome =
+                breaker.call_if(|e| asked.ask(|e| self.retry_on.retry_on(e), e), &mut call);
+            result = (outcome, asked.answer());
         }
     }
 
@@ -474,14 +486,18 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, NoLimits, K> {
             .is_some()
             .then(tokio::time::Instant::now);
         self.hooks.before(1, breaker.name());
+        let asked = Asked::default();
         let first = breaker
-            .run_if(|e: &E| self.retry_on.retry_on(e), attempt())
+            .run_if(
+                |e: &E| asked.ask(|e| self.retry_on.retry_on(e), e),
+                attempt(),
+            )
             .await;
         let first = match first {
             Ok(value) if !self.retry_on_value.retry_on_value(&value) => {
                 return self.answered_at_once(breaker, value);
             }
-            retryable => retryable,
+            retryable => (retryable, asked.answer()),
         };
         // The retries, in a future of their own on the heap: in this one they would make the
         // future of every call larger, and slower to move, for the few that fail.
@@ -495,7 +511,7 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, NoLimits, K> {
         breaker: &Breaker,
         mut attempt: F,
         started: Option<tokio::time::Instant>,
-        mut result: Result<T, Error<E>>,
+        mut result: (Result<T, Error<E>>, Option<bool>),
     ) -> Result<T, RetryError<E>>
     where
         F: FnMut() -> Fut,
@@ -522,9 +538,14 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, NoLimits, K> {
             }
             schedule.start_attempt();
             self.hooks.before(schedule.attempts(), breaker.name());
-            result = breaker
-                .run_if(|e: &E| self.retry_on.retry_on(e), attempt())
+            let asked = Asked::default();
+            let outcome = breaker
+                .run_if(
+                    |e: &E| asked.ask(|e| self.retry_on.retry_on(e), e),
+                    attempt(),
+                )
                 .await;
+            result = (outcome, asked.answer());
         }
     }
 }
@@ -566,11 +587,13 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, Limits, K> {
         loop {
             schedule.start_attempt();
             self.hooks.before(schedule.attempts(), breaker.name());
-            let counts = |e: &E| self.retry_on.retry_on(e);
-            let result = match self.limits.for_attempt(started.elapsed()) {
+            let asked = Asked::default();
+            let counts = |e: &E| asked.ask(|e| self.retry_on.retry_on(e), e);
+            let outcome = match self.limits.for_attempt(started.elapsed()) {
                 Some(limit) => breaker.run_if_within(limit, counts, attempt()).await,
                 None => breaker.run_if(counts, attempt()).await,
             };
+            let result = (outcome, asked.answer());
             let last = match self.next(breaker, result, &mut schedule, Some(started.elapsed())) {
                 Step::Wait(wait, last) => {
                     tokio::time::sleep(wait).await;
