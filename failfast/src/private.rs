@@ -448,7 +448,7 @@ fn retried_or_fall_back<T, E>(
         {
             Ok(Err(error))
         }
-        Err(error) => Err(error.into_error()),
+        Err(error) => Err(Error::from(error)),
     }
 }
 

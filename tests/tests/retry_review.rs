@@ -829,7 +829,9 @@ async fn when_is_asked_once_per_error_sync_async_and_timed_out() {
     };
     let (sync_breaker, clock) = breaker("rv_asked_once_sync", 100, SEC);
     let (retry, _) = sleeping_on(&clock, Retry::builder().attempts(3).wait(Wait::fixed(ZERO)));
-    let _ = retry.when(when).call(&sync_breaker, || Err::<(), _>(Slow::Down));
+    let _ = retry
+        .when(when)
+        .call(&sync_breaker, || Err::<(), _>(Slow::Down));
     assert_eq!(asked.swap(0, Ordering::SeqCst), 3, "sync: three errors");
 
     let async_breaker = tokio_breaker("rv_asked_once_async", 100, SEC);
@@ -848,9 +850,15 @@ async fn when_is_asked_once_per_error_sync_async_and_timed_out() {
     let _ = retry
         .when(when)
         .call_timeout(SEC)
-        .run(&async_breaker, || std::future::pending::<Result<(), Slow>>())
+        .run(&async_breaker, || {
+            std::future::pending::<Result<(), Slow>>()
+        })
         .await;
-    assert_eq!(asked.swap(0, Ordering::SeqCst), 3, "time-outs: three errors");
+    assert_eq!(
+        asked.swap(0, Ordering::SeqCst),
+        3,
+        "time-outs: three errors"
+    );
 }
 
 static EXCEPTIONS_ASKED: AtomicU32 = AtomicU32::new(0);

@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use failfast::retry::{Attempt, Retry, Wait};
+use failfast::retry::{Attempt, Retry, RetryError, Wait};
 use failfast::{ConfigError, Error, Name, Stats};
 
 use super::Scenario;
@@ -72,14 +72,8 @@ impl Client {
             })
             .run(breaker, || self.fetch(scenario))
             .await;
-        let result = result.map_err(|e| match e.into_error() {
-            Error::Open(open) => UpstreamError::Open(open),
-            Error::Inner(e) => e,
-        });
-        (
-            result,
-            log.into_inner().unwrap_or_else(|p| p.into_inner()).tried,
-        )
+        let tried = log.into_inner().unwrap_or_else(|p| p.into_inner()).tried;
+        (result.map_err(RetryError::into_error), tried)
     }
 }
 

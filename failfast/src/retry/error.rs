@@ -58,12 +58,40 @@ impl<E> RetryError<E> {
         }
     }
 
-    /// The last attempt's error, as a single call's.
-    pub fn into_error(self) -> Error<E> {
-        match self {
-            RetryError::Open { open, .. } => Error::Open(open),
-            RetryError::Inner { error, .. } => Error::Inner(error),
-        }
+    /// The refusal or the call's own last error, converted into one error type `R`, as
+    /// [`Error::into_error`] does: for `?` in functions that return your own error enum,
+    /// `anyhow::Result` or a boxed error. (`Error::from` gives the last attempt's error as a
+    /// single call's.)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{Breaker, Open};
+    /// use failfast::retry::{Retry, RetryError, Wait};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// enum ApiError {
+    ///     #[error("HTTP {0}")]
+    ///     Status(u16),
+    ///     #[error(transparent)]
+    ///     Open(#[from] Open),
+    /// }
+    ///
+    /// fn fetch(breaker: &Breaker, retry: &Retry) -> Result<u32, ApiError> {
+    ///     let answer = retry.call(breaker, || Err(ApiError::Status(503)));
+    ///     answer.map_err(RetryError::into_error)
+    /// }
+    ///
+    /// let breaker = Breaker::new("catalog", Duration::from_secs(60));
+    /// let retry = Retry::builder().attempts(2).wait(Wait::fixed(Duration::ZERO)).build()?;
+    /// assert!(matches!(fetch(&breaker, &retry), Err(ApiError::Status(503))));
+    /// assert!(matches!(fetch(&breaker, &retry), Err(ApiError::Open(_))));
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
+    pub fn into_error<R>(self) -> R
+    where
+        R: From<Open> + From<E>,
+    {
+        Error::from(self).into_error()
     }
 
     /// The call's own last error, or `None` if the last attempt was refused.
@@ -87,6 +115,16 @@ impl<E> RetryError<E> {
         match self {
             RetryError::Open { open, .. } => Some(open),
             RetryError::Inner { .. } => None,
+        }
+    }
+}
+
+impl<E> From<RetryError<E>> for Error<E> {
+    /// The last attempt's error, as a single call's: the refusal, or the call's own error.
+    fn from(error: RetryError<E>) -> Self {
+        match error {
+            RetryError::Open { open, .. } => Error::Open(open),
+            RetryError::Inner { error, .. } => Error::Inner(error),
         }
     }
 }
