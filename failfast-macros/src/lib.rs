@@ -46,8 +46,10 @@ use proc_macro::TokenStream;
 /// # Options
 ///
 /// - `"name", secs` or `name = "...", secs = N`: the circuit and how long it stays open, in
-///   seconds (an integer or float literal greater than zero). `open_for = <Duration>` instead
-///   of `secs` takes any expression.
+///   seconds (an integer or float literal greater than zero). `secs` is what the Python
+///   decorator calls `timeout`; it is named otherwise here so that nobody takes it for a time
+///   limit on the call (that is `call_timeout`, below), and `timeout = ..` is an error that says
+///   so. `open_for = <Duration>` instead of `secs` takes any expression.
 /// - `exceptions = [pattern, ...]`: only errors matching one of the patterns (tried against
 ///   `&E`, each with an optional `if` guard) count as failures; the others are returned
 ///   unchanged and count as nothing. Without it every `Err` counts.
@@ -135,6 +137,20 @@ use proc_macro::TokenStream;
 /// #[failfast(breaker = PAYMENTS)]
 /// fn charge() -> Result<u32, ApiError> { Ok(1) }
 /// assert_eq!(charge().unwrap(), 1);
+///
+/// // A circuit per instance: each client has its own, as a field.
+/// struct Hosts { breaker: Breaker }
+/// impl Hosts {
+///     #[failfast(breaker = self.breaker, exceptions = [ApiError::Timeout])]
+///     fn ping(&self) -> Result<u32, ApiError> { Err(ApiError::Timeout) }
+/// }
+/// let (a, b) = (
+///     Hosts { breaker: Breaker::new("hosts/a", Duration::from_secs(10)) },
+///     Hosts { breaker: Breaker::new("hosts/b", Duration::from_secs(10)) },
+/// );
+/// assert!(matches!(a.ping(), Err(ApiError::Timeout)));
+/// assert!(matches!(a.ping(), Err(ApiError::Open(_))), "a's circuit opened");
+/// assert!(matches!(b.ping(), Err(ApiError::Timeout)), "b's did not");
 ///
 /// // A fallback answers while the circuit is open, and for counted failures.
 /// fn cached(_: failfast::Error<ApiError>) -> Result<u32, ApiError> { Ok(0) }
