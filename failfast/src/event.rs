@@ -83,6 +83,58 @@ pub enum Reason {
     Remote,
 }
 
+impl fmt::Display for Reason {
+    /// In words: `3 failures in a row`, `failure rate 52.5%`, `the open period ended`, ...
+    ///
+    /// ```
+    /// use failfast::Reason;
+    /// assert_eq!(Reason::ConsecutiveFailures(3).to_string(), "3 failures in a row");
+    /// assert_eq!(Reason::FailureRate(0.525).to_string(), "failure rate 52.5%");
+    /// assert_eq!(Reason::ProbesSucceeded(1).to_string(), "1 probe succeeded");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let percent = |rate: f64| rate * 100.0;
+        match self {
+            Reason::ConsecutiveFailures(1) => f.write_str("1 failure"),
+            Reason::ConsecutiveFailures(n) => write!(f, "{n} failures in a row"),
+            Reason::FailureRate(rate) => write!(f, "failure rate {:.1}%", percent(*rate)),
+            Reason::SlowCallRate(rate) => write!(f, "slow-call rate {:.1}%", percent(*rate)),
+            Reason::OpenElapsed => f.write_str("the open period ended"),
+            Reason::ProbesSucceeded(1) => f.write_str("1 probe succeeded"),
+            Reason::ProbesSucceeded(n) => write!(f, "{n} probes succeeded"),
+            Reason::ProbeFailed => f.write_str("a probe failed"),
+            Reason::Forced => f.write_str("forced open"),
+            Reason::Reset => f.write_str("reset"),
+            Reason::Remote => f.write_str("changed by another process"),
+        }
+    }
+}
+
+impl fmt::Display for Transition {
+    /// One line for a log: `sales_api: closed -> open (3 failures in a row; open for 60s)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Breaker;
+    /// let breaker = Breaker::builder("sales_api").open_for(Duration::from_secs(60))
+    ///     .on_transition(|t| assert_eq!(t.to_string(), "sales_api: closed -> open (1 failure; open for 60s)"))
+    ///     .build()?;
+    /// let _ = breaker.call(|| Err::<(), _>("timeout"));
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} -> {} ({}",
+            self.name, self.from, self.to, self.reason
+        )?;
+        if let Some(open_for) = self.open_for {
+            write!(f, "; open for {open_for:?}")?;
+        }
+        f.write_str(")")
+    }
+}
+
 /// Receives a breaker's events. Every method has an empty default, so a listener implements only
 /// what it needs, and a breaker without listeners pays nothing.
 ///

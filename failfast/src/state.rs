@@ -1,5 +1,6 @@
 //! Where a circuit stands: [`State`] for inspection, [`Phase`] for transitions.
 
+use std::fmt;
 use std::time::Duration;
 
 /// The state of a circuit, as [`Breaker::state`](crate::Breaker::state) reports it.
@@ -110,4 +111,37 @@ pub enum Phase {
     Open,
     /// Probe calls run.
     HalfOpen,
+}
+
+impl fmt::Display for Phase {
+    /// `closed`, `open` or `half-open`.
+    ///
+    /// ```
+    /// assert_eq!(failfast::Phase::HalfOpen.to_string(), "half-open");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Phase::Closed => "closed",
+            Phase::Open => "open",
+            Phase::HalfOpen => "half-open",
+        })
+    }
+}
+
+impl fmt::Display for State {
+    /// The phase, and for an open circuit how long until it lets a probe through:
+    /// `open, retry in 1.5s`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::State;
+    /// assert_eq!(State::Open { retry_in: Duration::from_millis(1500) }.to_string(), "open, retry in 1.5s");
+    /// assert_eq!(State::Closed.to_string(), "closed");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            State::Open { retry_in } => write!(f, "open, retry in {retry_in:?}"),
+            other => other.phase().fmt(f),
+        }
+    }
 }

@@ -65,3 +65,72 @@ fn a_rejection_outlives_its_breaker_and_keeps_its_name() {
     assert_eq!(open.name(), "hosts/7");
     assert!(open.to_string().starts_with("circuit `hosts/7` is open"));
 }
+
+#[test]
+fn phases_states_reasons_and_transitions_read_as_words() {
+    use failfast::{Phase, Reason, State};
+    let phases: Vec<String> = [Phase::Closed, Phase::Open, Phase::HalfOpen]
+        .iter()
+        .map(Phase::to_string)
+        .collect();
+    assert_eq!(phases, ["closed", "open", "half-open"]);
+    assert_eq!(
+        format!("[{:<9}]", Phase::Open),
+        "[open     ]",
+        "padding is honoured"
+    );
+    assert_eq!(State::HalfOpen.to_string(), "half-open");
+    assert_eq!(
+        State::Open {
+            retry_in: Duration::from_secs(2)
+        }
+        .to_string(),
+        "open, retry in 2s"
+    );
+    let reasons: Vec<String> = [
+        Reason::ConsecutiveFailures(1),
+        Reason::ConsecutiveFailures(5),
+        Reason::FailureRate(0.5),
+        Reason::SlowCallRate(1.0),
+        Reason::OpenElapsed,
+        Reason::ProbesSucceeded(3),
+        Reason::ProbeFailed,
+        Reason::Forced,
+        Reason::Reset,
+        Reason::Remote,
+    ]
+    .iter()
+    .map(Reason::to_string)
+    .collect();
+    assert_eq!(
+        reasons,
+        [
+            "1 failure",
+            "5 failures in a row",
+            "failure rate 50.0%",
+            "slow-call rate 100.0%",
+            "the open period ended",
+            "3 probes succeeded",
+            "a probe failed",
+            "forced open",
+            "reset",
+            "changed by another process",
+        ]
+    );
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let breaker = Breaker::builder("words")
+        .open_for(Duration::from_millis(1500))
+        .on_transition(move |t| tx.send(t.to_string()).unwrap())
+        .build()
+        .unwrap();
+    let _ = breaker.call(|| Err::<(), _>("down"));
+    breaker.reset();
+    assert_eq!(
+        rx.try_iter().collect::<Vec<_>>(),
+        [
+            "words: closed -> open (1 failure; open for 1.5s)",
+            "words: open -> closed (reset)"
+        ]
+    );
+}

@@ -473,38 +473,9 @@ impl fmt::Display for Step {
             )?,
         }
         for t in self.transitions() {
-            write!(f, "\n           circuit {}", describe(t))?;
+            write!(f, "\n           circuit {t}")?;
         }
         Ok(())
-    }
-}
-
-/// A transition in words: `closed -> open: 2 failures in a row; open for 1000 ms`.
-fn describe(t: &Transition) -> String {
-    let reason = match t.reason {
-        Reason::ConsecutiveFailures(n) => format!("{n} failures in a row"),
-        Reason::OpenElapsed => "the open period ended".to_owned(),
-        Reason::ProbesSucceeded(1) => "the probe succeeded".to_owned(),
-        Reason::ProbesSucceeded(n) => format!("{n} probes succeeded"),
-        Reason::ProbeFailed => "the probe failed".to_owned(),
-        other => format!("{other:?}"),
-    };
-    let open_for = match t.open_for {
-        Some(open_for) => format!("; open for {} ms", open_for.as_millis()),
-        None => String::new(),
-    };
-    format!(
-        "{} -> {}: {reason}{open_for}",
-        phase_name(t.from),
-        phase_name(t.to)
-    )
-}
-
-fn phase_name(phase: Phase) -> &'static str {
-    match phase {
-        Phase::Closed => "closed",
-        Phase::Open => "open",
-        Phase::HalfOpen => "half-open",
     }
 }
 
@@ -531,7 +502,7 @@ impl fmt::Display for ScenarioReport {
             f,
             "  => {}; the circuit ends {}",
             count(s.transitions, "transition", "transitions"),
-            phase_name(self.phase)
+            self.phase
         )?;
         write!(f, "  => why: {}", self.why)
     }
@@ -576,7 +547,7 @@ pub fn summary(reports: &[ScenarioReport]) -> String {
             s.rejected,
             s.transitions,
             r.hits,
-            phase_name(r.phase),
+            r.phase,
         );
     }
     table
