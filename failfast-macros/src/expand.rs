@@ -111,10 +111,14 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
 
     match shape {
         Shape::Sync => {
-            let block = &function.block;
+            // The body's statements, not its block: a block of one expression inside the
+            // closure's braces would raise `unused_braces` at the user's braces.
+            let stmts = &function.block.stmts;
             let closure = match &output {
-                Some(ty) if !mentions_impl_trait(ty) => quote!(move || -> #ty { #copies #block }),
-                _ => quote!(move || { #copies #block }),
+                Some(ty) if !mentions_impl_trait(ty) => {
+                    quote!(move || -> #ty { #copies #(#stmts)* })
+                }
+                _ => quote!(move || { #copies #(#stmts)* }),
             };
             let guarded = guard(closure);
             function.block = Box::new(syn::parse_quote!({ #breaker_local #guarded }));
