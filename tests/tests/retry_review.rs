@@ -885,3 +885,17 @@ fn the_macro_asks_its_predicate_once_per_error_even_with_a_fallback() {
     assert_eq!(down_with_fallback(), Ok(0));
     assert_eq!(EXCEPTIONS_ASKED.load(Ordering::SeqCst), 3);
 }
+
+// Once, a RetryError printed its last error twice in a chain (anyhow's `{:#}`): its message
+// carried the error, and its source was the error again.
+#[test]
+fn a_retry_error_s_chain_names_the_last_error_once() {
+    #[derive(Debug, thiserror::Error)]
+    #[error("HTTP 503")]
+    struct Unavailable;
+    let (breaker, clock) = breaker("rv_chain_once", 100, SEC);
+    let (retry, _) = sleeping_on(&clock, Retry::builder().attempts(2).wait(Wait::fixed(ZERO)));
+    let error = retry.call(&breaker, || Err::<(), _>(Unavailable)).unwrap_err();
+    let report = format!("{:#}", anyhow::Error::new(error));
+    assert_eq!(report, "HTTP 503 (gave up after 2 attempts)");
+}

@@ -142,11 +142,15 @@ impl<E: fmt::Display> fmt::Display for RetryError<E> {
     }
 }
 
+/// Its message already carries the last error's (`HTTP 503 (gave up after 3 attempts)`), so
+/// its source is that error's source, as for [`Error`]: a report that prints the chain
+/// (anyhow's `{:#}`) does not print the last error twice. [`RetryError::inner`] gives the
+/// error itself.
 impl<E: std::error::Error + 'static> std::error::Error for RetryError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            RetryError::Open { open, .. } => Some(open),
-            RetryError::Inner { error, .. } => Some(error),
+            RetryError::Open { .. } => None,
+            RetryError::Inner { error, .. } => error.source(),
         }
     }
 }
