@@ -499,3 +499,104 @@ fn ready_made_tracing_hooks_log_each_failed_attempt_and_the_end() {
         "{lines:#?}"
     );
 }
+
+#[test]
+fn every_give_up_says_why_to_the_caller_and_to_the_hooks() {
+    use failfast::retry::{RetryBudget, StopReason};
+    let fixed = |attempts: u32| Retry::builder().attempts(attempts).wait(Wait::fixed(SEC));
+    let stopped = |breaker: &Breaker, retry: &Retry, error: &'static str| {
+        let heard = Mutex::new(Vec::new());
+        let result = retry
+            .when(|e: &&str| *e != "404")
+            .hint(|e: &&str| (*e == "429").then_some(60 * SEC))
+            .after_attempt(|a: &failfast::retry::Attempt<'_, (), &str>| {
+                heard.lock().unwrap().push(a.stop)
+            })
+            .call(breaker, || Err::<(), _>(error));
+        let error = result.unwrap_err();
+        let heard = heard.into_inner().unwrap();
+        assert_eq!(heard.last().copied().flatten(), Some(error.stop_reason()));
+        assert!(heard[..heard.len() - 1].iter().all(Option::is_none));
+        (error.stop_reason(), error.to_string())
+    };
+
+    let (b, clock) = breaker("stop_attempts", 100, SEC);
+    let (retry, _) = sleeping_on(&clock, fixed(2));
+    assert_eq!(
+        stopped(&b, &retry, "503"),
+        (
+            StopReason::Attempts,
+            "503 (gave up after 2 attempts)".into()
+        )
+    );
+    assert_eq!(
+        stopped(&b, &retry, "404"),
+        (StopReason::NotRetryable, "404".into())
+    );
+    assert_eq!(
+        stopped(&b, &retry, "429"),
+        (
+            StopReason::HintTooLong,
+            "429 (gave up after 1 attempt: asked to wait longer than the policy waits)".into()
+        )
+    );
+
+    let (b, clock) = breaker("stop_circuit", 2, SEC);
+    let (retry, _) = sleeping_on(&clock, fixed(5));
+    assert_eq!(stopped(&b, &retry, "503").0, StopReason::CircuitOpen);
+
+    let (b, clock) = breaker("stop_time", 100, SEC);
+    let (retry, _) = sleeping_on(&clock, fixed(5).max_elapsed(SEC / 2));
+    assert_eq!(stopped(&b, &retry, "503").0, StopReason::TimeLimit);
+
+    let (b, clock) = breaker("stop_budget", 100, SEC);
+    let (retry, _) = sleeping_on(&clock, fixed(5).budget(RetryBudget::new(0.0, 0)));
+    assert_eq!(
+        stopped(&b, &retry, "503"),
+        (
+            StopReason::Budget,
+            "503 (gave up after 1 attempt: the retry budget is spent)".into()
+        )
+    );
+}
+
+#[test]
+fn log_after_logs_an_error_not_to_retry_at_debug_and_a_give_up_with_its_reason() {
+    let logs = tests::logs::logs();
+    let (breaker, clock) = breaker("retry_log_reasons", 100, SEC);
+    let (retry, _) = sleeping_on(&clock, Retry::builder().attempts(2).wait(Wait::fixed(SEC)));
+    let call = |error: &'static str| {
+        let _ = retry
+            .when(|e: &&str| *e != "404")
+            .after_attempt(failfast::retry::log_after)
+            .call(&breaker, || Err::<(), _>(error));
+    };
+    call("404");
+    call("503");
+    let lines: Vec<String> = logs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("retry_log_reasons"))
+        .cloned()
+        .collect();
+    let logged =
+        |level: &str, text: &str| lines.iter().any(|l| l.contains(level) && l.contains(text));
+    assert!(
+        logged("DEBUG", "attempt 1 failed: 404; not retried"),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("ERROR") && l.contains("404")),
+        "{lines:#?}"
+    );
+    assert!(
+        logged(
+            "ERROR",
+            "attempt 2 failed: 503; giving up: every attempt was made"
+        ),
+        "{lines:#?}"
+    );
+}

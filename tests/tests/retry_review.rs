@@ -895,7 +895,9 @@ fn a_retry_error_s_chain_names_the_last_error_once() {
     struct Unavailable;
     let (breaker, clock) = breaker("rv_chain_once", 100, SEC);
     let (retry, _) = sleeping_on(&clock, Retry::builder().attempts(2).wait(Wait::fixed(ZERO)));
-    let error = retry.call(&breaker, || Err::<(), _>(Unavailable)).unwrap_err();
+    let error = retry
+        .call(&breaker, || Err::<(), _>(Unavailable))
+        .unwrap_err();
     let report = format!("{:#}", anyhow::Error::new(error));
     assert_eq!(report, "HTTP 503 (gave up after 2 attempts)");
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::StopReason;
 use crate::error::{Error, Open};
 
 /// A retried call that gave up: the last attempt's error (the call's own, or the circuit's
@@ -33,6 +34,8 @@ pub enum RetryError<E> {
         open: Open,
         /// How many attempts were made, refused ones included.
         attempts: u32,
+        /// Why no more were made.
+        stop: StopReason,
     },
     /// The last attempt ran and returned this error.
     Inner {
@@ -40,14 +43,32 @@ pub enum RetryError<E> {
         error: E,
         /// How many attempts were made, refused ones included.
         attempts: u32,
+        /// Why no more were made.
+        stop: StopReason,
     },
 }
 
 impl<E> RetryError<E> {
-    pub(crate) fn new(error: Error<E>, attempts: u32) -> Self {
+    pub(crate) fn new(error: Error<E>, attempts: u32, stop: StopReason) -> Self {
         match error {
-            Error::Open(open) => RetryError::Open { open, attempts },
-            Error::Inner(error) => RetryError::Inner { error, attempts },
+            Error::Open(open) => RetryError::Open {
+                open,
+                attempts,
+                stop,
+            },
+            Error::Inner(error) => RetryError::Inner {
+                error,
+                attempts,
+                stop,
+            },
+        }
+    }
+
+    /// Why no more attempts were made: every one allowed was, the error is not one to retry,
+    /// the circuit is open, the retry budget is spent, ...
+    pub fn stop_reason(&self) -> StopReason {
+        match self {
+            RetryError::Open { stop, .. } | RetryError::Inner { stop, .. } => *stop,
         }
     }
 
@@ -131,13 +152,15 @@ impl<E> From<RetryError<E>> for Error<E> {
 
 impl<E: fmt::Display> fmt::Display for RetryError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let attempts = match self.attempts() {
-            1 => "1 attempt".to_owned(),
-            n => format!("{n} attempts"),
-        };
         match self {
-            RetryError::Open { open, .. } => write!(f, "{open} (gave up after {attempts})"),
-            RetryError::Inner { error, .. } => write!(f, "{error} (gave up after {attempts})"),
+            RetryError::Open { open, .. } => write!(f, "{open}")?,
+            RetryError::Inner { error, .. } => write!(f, "{error}")?,
+        }
+        match (self.attempts(), self.stop_reason()) {
+            (1, StopReason::NotRetryable) => Ok(()),
+            (1, stop) => write!(f, " (gave up after 1 attempt: {stop})"),
+            (n, StopReason::Attempts) => write!(f, " (gave up after {n} attempts)"),
+            (n, stop) => write!(f, " (gave up after {n} attempts: {stop})"),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::StopReason;
 use crate::error::Error;
 use crate::name::Name;
 
@@ -19,6 +20,8 @@ pub struct Attempt<'a, T, E> {
     /// The wait before the next attempt, or `None` if there is none: the call ends with this
     /// outcome.
     pub next_in: Option<Duration>,
+    /// Why there is no next attempt, when there is none.
+    pub stop: Option<StopReason>,
 }
 
 /// No hook: a placeholder for a hook not given.
@@ -82,8 +85,9 @@ pub fn log_before(number: u32, circuit: &Name) {
 
 /// A ready-made [`after_attempt`](super::RetryWhen::after_attempt) hook (feature `tracing`),
 /// as Tenacity's `after_log` and `before_sleep_log`: a `WARN` event for an attempt that will be
-/// retried, with its error and the wait; an `ERROR` event for a last attempt that failed;
-/// nothing for one that answered.
+/// retried, with its error and the wait; an `ERROR` event for a last attempt that failed, with
+/// why the retrying stopped ([`StopReason`]); a `DEBUG` event for an error that is not one to
+/// retry (a 404 is an answer, not an incident); and nothing for an answer.
 ///
 /// ```
 /// use failfast::Breaker;
@@ -105,24 +109,36 @@ pub fn log_after<T, E: std::fmt::Display>(attempt: &Attempt<'_, T, E>) {
         circuit,
         outcome,
         next_in,
+        stop,
     } = attempt;
     let circuit = circuit.as_str();
-    match (outcome, next_in) {
-        (Ok(_), None) => {}
-        (Ok(_), Some(wait)) => tracing::warn!(
+    match (outcome, next_in, stop) {
+        (Ok(_), Some(wait), _) => tracing::warn!(
             circuit,
             attempt = number,
             "attempt {number} answered with a value to retry; retrying in {wait:?}"
         ),
-        (Err(error), Some(wait)) => tracing::warn!(
+        (Err(error), Some(wait), _) => tracing::warn!(
             circuit,
             attempt = number,
             "attempt {number} failed: {error}; retrying in {wait:?}"
         ),
-        (Err(error), None) => tracing::error!(
+        (Ok(_), None, Some(StopReason::NotRetryable) | None) => {}
+        (Ok(_), None, Some(reason)) => tracing::warn!(
             circuit,
             attempt = number,
-            "attempt {number} failed: {error}; giving up"
+            "attempt {number} answered with a value to retry; giving up: {reason}"
+        ),
+        (Err(error), None, Some(StopReason::NotRetryable)) => tracing::debug!(
+            circuit,
+            attempt = number,
+            "attempt {number} failed: {error}; not retried"
+        ),
+        (Err(error), None, reason) => tracing::error!(
+            circuit,
+            attempt = number,
+            "attempt {number} failed: {error}; giving up: {}",
+            reason.unwrap_or(StopReason::Attempts)
         ),
     }
 }

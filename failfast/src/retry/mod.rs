@@ -50,6 +50,7 @@ mod budget;
 mod error;
 mod hooks;
 mod schedule;
+mod stop;
 mod wait;
 mod when;
 
@@ -65,6 +66,7 @@ pub use self::error::RetryError;
 pub use self::hooks::{AfterAttempt, Attempt, AttemptHooks, BeforeAttempt, Hooks, NoHook};
 #[cfg(feature = "tracing")]
 pub use self::hooks::{log_after, log_before};
+pub use self::stop::StopReason;
 pub use self::wait::{Jitter, Wait};
 pub use self::when::{
     AnyError, Hint, Limits, NoHint, NoLimits, NoValue, RetryOn, RetryOnValue, RetryWhen,

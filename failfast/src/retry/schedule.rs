@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::Retry;
+use super::{Retry, StopReason};
 use crate::breaker::Breaker;
 
 /// What comes after an attempt that may be retried.
@@ -10,8 +10,8 @@ use crate::breaker::Breaker;
 pub(crate) enum Next {
     /// Wait this long, then make the next attempt.
     RetryAfter(Duration),
-    /// Give up: return the last attempt's outcome.
-    Stop,
+    /// Give up, for this reason: return the last attempt's outcome.
+    Stop(StopReason),
 }
 
 /// The attempts of one retried call so far.
@@ -74,12 +74,12 @@ impl<'r> Schedule<'r> {
         elapsed: Option<Duration>,
     ) -> Next {
         if self.attempts >= self.retry.attempts {
-            return Next::Stop;
+            return Next::Stop(StopReason::Attempts);
         }
         if hint.is_some_and(|hint| hint > self.retry.wait.max()) {
             // Asked to come back later than the policy ever waits: give up now rather than
             // hold the caller (a hostile or broken `Retry-After` could say a year).
-            return Next::Stop;
+            return Next::Stop(StopReason::HintTooLong);
         }
         let mut wait = hint.unwrap_or_else(|| {
             self.retry
@@ -92,15 +92,15 @@ impl<'r> Schedule<'r> {
             // held) use the bound up too.
             wait = wait.max(retry_in);
             if self.circuit_wait_left.is_zero() || wait > self.circuit_wait_left {
-                return Next::Stop;
+                return Next::Stop(StopReason::CircuitOpen);
             }
             self.circuit_wait_left -= wait;
         }
         if elapsed.is_some_and(|elapsed| self.is_past_limits(elapsed.saturating_add(wait))) {
-            return Next::Stop;
+            return Next::Stop(StopReason::TimeLimit);
         }
         if !self.retry.budget.withdraw(breaker) {
-            return Next::Stop;
+            return Next::Stop(StopReason::Budget);
         }
         self.previous_wait = wait;
         Next::RetryAfter(wait)

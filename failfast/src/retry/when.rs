@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use super::Retry;
 use super::error::RetryError;
 use super::hooks::{Attempt, AttemptHooks, Hooks};
 use super::schedule::{Next, Schedule};
+use super::{Retry, StopReason};
 use crate::asked::Asked;
 use crate::breaker::Breaker;
 use crate::error::Error;
@@ -154,8 +154,9 @@ impl Limits {
 fn give_up<T, E>(
     outcome: Result<T, Error<E>>,
     schedule: &Schedule<'_>,
+    stop: StopReason,
 ) -> Result<T, RetryError<E>> {
-    outcome.map_err(|e| RetryError::new(e, schedule.attempts()))
+    outcome.map_err(|e| RetryError::new(e, schedule.attempts(), stop))
 }
 
 /// What comes after an attempt: a wait, then another attempt (the outcome so far kept, in
@@ -256,26 +257,31 @@ impl<'r, W, O, H, L, K> RetryWhen<'r, W, O, H, L, K> {
         H: Hint<E>,
         K: Hooks<T, E>,
     {
-        let (outcome, next_in) = match self.judge(breaker, result, asked) {
-            Judged::Final(outcome) => (outcome, None),
+        let (outcome, next) = match self.judge(breaker, result, asked) {
+            Judged::Final(outcome) => (outcome, Next::Stop(StopReason::NotRetryable)),
             Judged::Retryable {
                 outcome,
                 hint,
                 refusing,
-            } => match schedule.after_attempt(breaker, hint, refusing, elapsed) {
-                Next::RetryAfter(wait) => (outcome, Some(wait)),
-                Next::Stop => (outcome, None),
-            },
+            } => (
+                outcome,
+                schedule.after_attempt(breaker, hint, refusing, elapsed),
+            ),
+        };
+        let (next_in, stop) = match next {
+            Next::RetryAfter(wait) => (Some(wait), None),
+            Next::Stop(reason) => (None, Some(reason)),
         };
         self.hooks.after(&Attempt {
             number: schedule.attempts(),
             circuit: breaker.name(),
             outcome: &outcome,
             next_in,
+            stop,
         });
-        match next_in {
-            Some(wait) => Step::Wait(wait, outcome),
-            None => Step::Done(give_up(outcome, schedule)),
+        match next {
+            Next::RetryAfter(wait) => Step::Wait(wait, outcome),
+            Next::Stop(reason) => Step::Done(give_up(outcome, schedule, reason)),
         }
     }
 
@@ -418,8 +424,9 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, NoLimits, K> {
             circuit: breaker.name(),
             outcome: &outcome,
             next_in: None,
+            stop: Some(StopReason::NotRetryable),
         });
-        outcome.map_err(|e: Error<E>| RetryError::new(e, 1))
+        outcome.map_err(|e: Error<E>| RetryError::new(e, 1, StopReason::NotRetryable))
     }
 
     /// The retries of [`call`](Self::call), after a first attempt that may be retried: out of
@@ -452,7 +459,7 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, NoLimits, K> {
             };
             // A sleep may end later than asked.
             if elapsed().is_some_and(|elapsed| schedule.is_past_limits(elapsed)) {
-                return give_up(last, &schedule);
+                return give_up(last, &schedule, StopReason::TimeLimit);
             }
             schedule.start_attempt();
             self.hooks.before(schedule.attempts(), breaker.name());
@@ -534,7 +541,7 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, NoLimits, K> {
             };
             // tokio's timer rounds a sleep up to the next millisecond.
             if elapsed().is_some_and(|elapsed| schedule.is_past_limits(elapsed)) {
-                return give_up(last, &schedule);
+                return give_up(last, &schedule, StopReason::TimeLimit);
             }
             schedule.start_attempt();
             self.hooks.before(schedule.attempts(), breaker.name());
@@ -604,7 +611,7 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, Limits, K> {
             // tokio's timer rounds a sleep up to the next millisecond: no attempt may start at
             // or past the deadline, where its time limit would be zero.
             if schedule.is_past_limits(started.elapsed()) {
-                return give_up(last, &schedule);
+                return give_up(last, &schedule, StopReason::TimeLimit);
             }
         }
     }
