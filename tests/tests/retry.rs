@@ -600,3 +600,32 @@ fn log_after_logs_an_error_not_to_retry_at_debug_and_a_give_up_with_its_reason()
         "{lines:#?}"
     );
 }
+
+#[test]
+fn max_hint_lets_a_policy_of_short_waits_honour_a_longer_retry_after() {
+    let (breaker, clock) = breaker("retry_max_hint", 100, SEC);
+    let short = Retry::builder()
+        .attempts(2)
+        .wait(Wait::fixed(Duration::from_millis(100)));
+    let rate_limited = |retry: &Retry| {
+        let mut answers = vec![Ok(7), Err("429")];
+        retry
+            .when(|_: &&str| true)
+            .hint(|_: &&str| Some(SEC))
+            .call(&breaker, || answers.pop().unwrap())
+    };
+    let (by_default, made) = sleeping_on(&clock, short.clone());
+    let error = rate_limited(&by_default).unwrap_err();
+    assert_eq!(
+        error.stop_reason(),
+        failfast::retry::StopReason::HintTooLong
+    );
+    assert!(
+        waits(&made).is_empty(),
+        "a hint above the longest wait ends it"
+    );
+
+    let (honouring, made) = sleeping_on(&clock, short.max_hint(5 * SEC));
+    assert_eq!(rate_limited(&honouring).unwrap(), 7);
+    assert_eq!(waits(&made), [SEC], "the hint, not the policy's 100 ms");
+}

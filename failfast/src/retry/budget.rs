@@ -18,9 +18,18 @@ const SLICES: usize = 10;
 /// so that a quiet service can still retry. A retry beyond the budget is not made: the call
 /// returns its last error.
 ///
-/// The default, as Finagle's: 20% of calls, plus 10 retries a second. Retries are counted per
-/// breaker, whichever policies make them, on the breaker's clock; calls are the breaker's own
-/// count (from the first retry of the window on), so a first attempt costs nothing more.
+/// In numbers: a retry is allowed while the retries of the last 10 s are fewer than
+/// `ratio × first attempts in the last 10 s + per_second × 10`. The second term is a reserve,
+/// which a burst may spend at once: the default, as Finagle's (20% of calls, plus 10 retries
+/// a second), allows 100 retries to a quiet circuit, and 100 + 200 when 1,000 first attempts
+/// were made since the window's first retry. A retry
+/// refused by the budget ends the call with
+/// [`StopReason::Budget`](super::StopReason::Budget).
+///
+/// Retries are counted per breaker, whichever policies make them, on the breaker's clock.
+/// First attempts are the breaker's own count of calls less the retries, counted from the
+/// first retry of the window on (a call that succeeds at once costs nothing more): the
+/// calls made before a window's first retry are not part of its ratio.
 ///
 /// ```
 /// use failfast::retry::{Retry, RetryBudget};

@@ -99,13 +99,21 @@ impl<E> RetryError<E> {
     ///
     /// fn fetch(breaker: &Breaker, retry: &Retry) -> Result<u32, ApiError> {
     ///     let answer = retry.call(breaker, || Err(ApiError::Status(503)));
-    ///     answer.map_err(RetryError::into_error)
+    ///     // With `?`, name the type: `?` converts again, so it cannot be inferred.
+    ///     let count = answer.map_err(RetryError::into_error::<ApiError>)?;
+    ///     Ok(count)
+    /// }
+    ///
+    /// fn fetch_any(breaker: &Breaker, retry: &Retry) -> anyhow::Result<u32> {
+    ///     let answer = retry.call(breaker, || Err(ApiError::Status(503)));
+    ///     Ok(answer.map_err(RetryError::into_error::<anyhow::Error>)?)
     /// }
     ///
     /// let breaker = Breaker::new("catalog", Duration::from_secs(60));
     /// let retry = Retry::builder().attempts(2).wait(Wait::fixed(Duration::ZERO)).build()?;
     /// assert!(matches!(fetch(&breaker, &retry), Err(ApiError::Status(503))));
     /// assert!(matches!(fetch(&breaker, &retry), Err(ApiError::Open(_))));
+    /// assert!(fetch_any(&breaker, &retry).unwrap_err().is::<Open>());
     /// # Ok::<(), failfast::ConfigError>(())
     /// ```
     pub fn into_error<R>(self) -> R

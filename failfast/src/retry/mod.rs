@@ -37,10 +37,17 @@
 //!
 //! # With the circuit
 //!
-//! - Each attempt is one call through the breaker, counted as any other.
-//! - Once the circuit is open, retrying stops at once: no attempt and no wait, and the last
-//!   error is returned. [`RetryBuilder::wait_for_circuit`] allows waiting for the circuit to
-//!   let calls through again, up to a bound.
+//! - Each attempt is one call through the breaker, counted as any other. So give the breaker
+//!   room for a call's attempts: [`Breaker::new`](crate::Breaker::new) opens on the first
+//!   failure, and a retry through it stops there. Trip it after at least as many failures in a
+//!   row as a call has attempts (`TripPolicy::consecutive_failures(attempts)`, what
+//!   `#[failfast(retry = N)]` does by itself), or on a failure rate.
+//! - Once the circuit is open, retrying stops: the circuit is looked at after each attempt,
+//!   and if it refuses calls there is no wait and no further attempt; the last error is
+//!   returned. A circuit that another call opens during a wait refuses the next attempt (the
+//!   call is not made), and that refusal is returned. [`RetryBuilder::wait_for_circuit`]
+//!   allows waiting for the circuit to let calls through again, up to a bound.
+//!   [`RetryError::stop_reason`] says why the retrying stopped.
 //! - A [`RetryBudget`] (on by default) keeps retries to a share of each breaker's calls, so
 //!   that retrying cannot multiply the load on a struggling dependency.
 //! - Only the errors that [`when`](Retry::when) retries count as failures of the circuit; the
@@ -73,12 +80,16 @@ pub use self::when::{
 };
 
 /// A retry policy: how many attempts, how long to wait before each retry, and how long to keep
-/// trying in all. Made by [`Retry::builder`]; cheap to clone.
+/// trying in all. Made by [`Retry::builder`]; cheap to clone. By default: three attempts,
+/// waiting 100 ms then 200 ms (doubling, at most 10 s), no time limit, no waiting for an open
+/// circuit, and the default [`RetryBudget`].
 #[derive(Clone)]
 pub struct Retry {
     attempts: u32,
     max_elapsed: Option<Duration>,
     wait: Wait,
+    /// The longest wait a hint may ask for; by default the wait's longest.
+    max_hint: Option<Duration>,
     wait_for_circuit: Duration,
     budget: RetryBudget,
     sleep: Option<Arc<dyn Fn(Duration) + Send + Sync>>,
@@ -90,6 +101,7 @@ impl fmt::Debug for Retry {
             .field("attempts", &self.attempts)
             .field("max_elapsed", &self.max_elapsed)
             .field("wait", &self.wait)
+            .field("max_hint", &self.max_hint)
             .field("wait_for_circuit", &self.wait_for_circuit)
             .field("budget", &self.budget)
             .finish_non_exhaustive()
@@ -105,6 +117,7 @@ impl Default for Retry {
             attempts: 3,
             max_elapsed: None,
             wait: Wait::default(),
+            max_hint: None,
             wait_for_circuit: Duration::ZERO,
             budget: RetryBudget::default(),
             sleep: None,
@@ -214,6 +227,27 @@ impl RetryBuilder {
     /// How long to wait before each retry. Default [`Wait::default`].
     pub fn wait(mut self, wait: Wait) -> Self {
         self.retry.wait = wait;
+        self
+    }
+
+    /// Honours a dependency's [hint](RetryWhen::hint) of up to `longest`; a longer one ends the
+    /// retrying ([`StopReason::HintTooLong`]). By default, the longest wait of
+    /// [`wait`](Self::wait): with `Wait::fixed(100 ms)`, a `Retry-After: 1` would end it, so a
+    /// policy that honours hints of a rate limit says how long it will wait for one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::retry::{Retry, Wait};
+    /// // Retry server errors after 100 ms; honour a 429's Retry-After of up to 5 s.
+    /// let retry = Retry::builder()
+    ///     .wait(Wait::fixed(Duration::from_millis(100)))
+    ///     .max_hint(Duration::from_secs(5))
+    ///     .build()?;
+    /// # let _ = retry;
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
+    pub fn max_hint(mut self, longest: Duration) -> Self {
+        self.retry.max_hint = Some(longest);
         self
     }
 

@@ -76,7 +76,8 @@ impl<'r> Schedule<'r> {
         if self.attempts >= self.retry.attempts {
             return Next::Stop(StopReason::Attempts);
         }
-        if hint.is_some_and(|hint| hint > self.retry.wait.max()) {
+        let max_hint = self.retry.max_hint.unwrap_or_else(|| self.retry.wait.max());
+        if hint.is_some_and(|hint| hint > max_hint) {
             // Asked to come back later than the policy ever waits: give up now rather than
             // hold the caller (a hostile or broken `Retry-After` could say a year).
             return Next::Stop(StopReason::HintTooLong);

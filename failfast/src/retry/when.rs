@@ -206,8 +206,9 @@ impl<'r, W, O, H, L, K> RetryWhen<'r, W, O, H, L, K> {
     }
 
     /// Waits as long as `hint` says an error asks for (a 429's `Retry-After`), rather than the
-    /// policy's wait; still within the policy's time limit. A hint longer than the policy's
-    /// longest wait ends the retrying: the caller gets the error rather than a long sleep.
+    /// policy's wait; still within the policy's time limit. A hint longer than
+    /// [`max_hint`](super::RetryBuilder::max_hint) (by default the policy's longest wait) ends
+    /// the retrying: the caller gets the error rather than a long sleep.
     pub fn hint<H2>(self, hint: H2) -> RetryWhen<'r, W, O, H2, L, K> {
         RetryWhen {
             retry: self.retry,
