@@ -91,7 +91,20 @@ pub(crate) fn parse_list(input: ParseStream<'_>) -> syn::Result<RetrySpec> {
     let mut spec = RetrySpec::default();
     let mut seen: Vec<String> = Vec::new();
     while !content.is_empty() {
-        let key = Ident::parse_any(&content)?;
+        if content.peek(LitInt) {
+            let number: LitInt = content.parse()?;
+            return Err(syn::Error::new_spanned(
+                number,
+                "`retry(...)` takes named settings: write `retry = 3`, or \
+                 `retry(attempts = 3, wait = ...)`",
+            ));
+        }
+        let key = Ident::parse_any(&content).map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("expected a setting of `retry(...)`: one of {RETRY_OPTIONS}"),
+            )
+        })?;
         let name = key.unraw().to_string();
         if seen.contains(&name) {
             return Err(syn::Error::new_spanned(
@@ -169,8 +182,13 @@ fn parse_wait(input: ParseStream<'_>) -> syn::Result<WaitSpec> {
             let settings = Punctuated::<(Ident, LitStr), Token![,]>::parse_terminated_with(
                 &content,
                 |input| {
-                    let key = Ident::parse_any(input)?;
-                    input.parse::<Token![=]>()?;
+                    let named = "`exponential` takes named durations: \
+                                 `exponential(min = \"2s\", max = \"10s\")`";
+                    let key =
+                        Ident::parse_any(input).map_err(|e| syn::Error::new(e.span(), named))?;
+                    input
+                        .parse::<Token![=]>()
+                        .map_err(|e| syn::Error::new(e.span(), named))?;
                     Ok((key, input.parse()?))
                 },
             )?;

@@ -8,11 +8,11 @@ use std::time::Duration;
 use crate::asked::Asked;
 use crate::breaker::Breaker;
 use crate::error::{Error, Open};
+use crate::name::Name;
 use crate::policy::TripPolicy;
 use crate::registry::Registry;
 use crate::retry::{
-    AfterAttempt, AttemptHooks, BeforeAttempt, Hooks, NoHint, NoLimits, NoValue, Retry, RetryError,
-    RetryWhen, Wait,
+    Attempt, AttemptHooks, Hooks, NoHint, NoLimits, NoValue, Retry, RetryError, RetryWhen, Wait,
 };
 use crate::store::Store;
 
@@ -157,14 +157,15 @@ where
 }
 
 /// A `before` hook of `retry(...)`, checked where it is written, so that a wrong one is
-/// reported at its tokens first.
-pub fn before_hook<B: BeforeAttempt>(hook: B) -> B {
+/// reported at its tokens first. An `Fn` bound, not `BeforeAttempt`: a closure's argument
+/// types are then inferred.
+pub fn before_hook<B: Fn(u32, &Name)>(hook: B) -> B {
     hook
 }
 
 /// An `after` hook of `retry(...)`, checked where it is written against the function's
 /// `Result<T, E>`.
-pub fn after_hook<T, E, A: AfterAttempt<T, E>>(
+pub fn after_hook<T, E, A: Fn(&Attempt<'_, T, E>)>(
     hook: A,
     _output: std::marker::PhantomData<Result<T, E>>,
 ) -> A {

@@ -263,7 +263,7 @@ fn hooked() -> Result<u32, ApiError> {
     "retry_hooks_async",
     60,
     threshold = 5,
-    retry(attempts = 2, wait = fixed("1s"), after = |a: &failfast::retry::Attempt<'_, u32, ApiError>| {
+    retry(attempts = 2, wait = fixed("1s"), after = |a| {
         HEARD.lock().unwrap().push(format!("async after {}", a.number));
     }),
     call_timeout = "3s"

@@ -37,6 +37,11 @@ pub struct AttemptHooks<B = NoHook, A = NoHook> {
 
 /// What runs before each attempt: [`NoHook`], or any `Fn(u32, &Name)` taking the attempt's
 /// number and the circuit's name.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a before-attempt hook",
+    label = "a before-attempt hook is a `Fn(u32, &failfast::Name)`: the attempt's number and the circuit",
+    note = "write `|number: u32, circuit: &failfast::Name| ...`, or use `failfast::retry::log_before`"
+)]
 pub trait BeforeAttempt {
     /// Called before attempt number `number` (1 for the first) through `circuit`.
     fn before(&self, number: u32, circuit: &Name);
@@ -55,6 +60,11 @@ impl<F: Fn(u32, &Name)> BeforeAttempt for F {
 }
 
 /// What runs after each attempt: [`NoHook`], or any `Fn(&Attempt<T, E>)`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an after-attempt hook of a call returning `Result<{T}, {E}>`",
+    label = "an after-attempt hook is a `Fn(&failfast::retry::Attempt<{T}, {E}>)`",
+    note = "write `|attempt: &failfast::retry::Attempt<'_, {T}, {E}>| ...`, or use `failfast::retry::log_after`"
+)]
 pub trait AfterAttempt<T, E> {
     /// Called after each attempt, with what it came to and what comes next.
     fn after(&self, attempt: &Attempt<'_, T, E>);
