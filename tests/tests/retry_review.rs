@@ -901,3 +901,44 @@ fn a_retry_error_s_chain_names_the_last_error_once() {
     let report = format!("{:#}", anyhow::Error::new(error));
     assert_eq!(report, "HTTP 503 (gave up after 2 attempts)");
 }
+
+// Once, an async retry called its attempt closure for attempts the circuit then refused: the
+// future was made before the breaker was asked, so work done in the closure (cloning a
+// request, counting, logging) happened for calls that were never made. Sync retries never did.
+#[tokio::test(start_paused = true)]
+async fn a_refused_async_attempt_does_not_call_the_attempt_closure() {
+    let breaker = tokio_breaker("rv_lazy_attempt", 100, 60 * SEC);
+    let retry = Retry::builder()
+        .attempts(3)
+        .wait(Wait::fixed(SEC))
+        .build()
+        .unwrap();
+    let made = AtomicU32::new(0);
+    let opener = breaker.clone();
+    let opens_during_the_wait = async {
+        tokio::time::sleep(SEC / 2).await;
+        opener.force_open(60 * SEC);
+    };
+    let retried = retry.run(&breaker, || {
+        made.fetch_add(1, Ordering::SeqCst);
+        async { Err::<(), _>("down") }
+    });
+    let (error, ()) = tokio::join!(retried, opens_during_the_wait);
+    let error = error.unwrap_err();
+    assert!(error.as_open().is_some(), "the second attempt was refused");
+    assert_eq!(error.attempts(), 2);
+    assert_eq!(
+        made.load(Ordering::SeqCst),
+        1,
+        "only the attempt that ran was made"
+    );
+
+    // A call into a circuit already open makes no attempt at all.
+    let _ = retry
+        .run(&breaker, || {
+            made.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<(), &str>(()) }
+        })
+        .await;
+    assert_eq!(made.load(Ordering::SeqCst), 1);
+}

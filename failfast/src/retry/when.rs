@@ -498,7 +498,8 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, NoLimits, K> {
         let first = breaker
             .run_if(
                 |e: &E| asked.ask(|e| self.retry_on.retry_on(e), e),
-                attempt(),
+                // Made when the breaker admits it: a refused attempt does not call `attempt`.
+                async { attempt().await },
             )
             .await;
         let first = match first {
@@ -550,7 +551,8 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, NoLimits, K> {
             let outcome = breaker
                 .run_if(
                     |e: &E| asked.ask(|e| self.retry_on.retry_on(e), e),
-                    attempt(),
+                    // Made when the breaker admits it: a refused attempt does not call `attempt`.
+                    async { attempt().await },
                 )
                 .await;
             result = (outcome, asked.answer());
@@ -598,8 +600,12 @@ impl<'r, W, O, H, K> RetryWhen<'r, W, O, H, Limits, K> {
             let asked = Asked::default();
             let counts = |e: &E| asked.ask(|e| self.retry_on.retry_on(e), e);
             let outcome = match self.limits.for_attempt(started.elapsed()) {
-                Some(limit) => breaker.run_if_within(limit, counts, attempt()).await,
-                None => breaker.run_if(counts, attempt()).await,
+                // Made when the breaker admits it: a refused attempt does not call `attempt`.
+                Some(limit) => {
+                    let lazy = async { attempt().await };
+                    breaker.run_if_within(limit, counts, lazy).await
+                }
+                None => breaker.run_if(counts, async { attempt().await }).await,
             };
             let result = (outcome, asked.answer());
             let last = match self.next(breaker, result, &mut schedule, Some(started.elapsed())) {
