@@ -92,7 +92,10 @@ impl<'r> Schedule<'r> {
             // wait is charged whole, so that refusals that say "retry now" (probe permits all
             // held) use the bound up too.
             wait = wait.max(retry_in);
-            if self.circuit_wait_left.is_zero() || wait > self.circuit_wait_left {
+            // A refusal that says "retry now" (a store whose probe token is held elsewhere),
+            // with no wait of the policy's, would be retried back to back, each attempt refused
+            // again, and never use the bound up: give up instead.
+            if wait.is_zero() || self.circuit_wait_left.is_zero() || wait > self.circuit_wait_left {
                 return Next::Stop(StopReason::CircuitOpen);
             }
             self.circuit_wait_left -= wait;
