@@ -26,7 +26,9 @@ const SLICES: usize = 10;
 /// refused by the budget ends the call with
 /// [`StopReason::Budget`](super::StopReason::Budget).
 ///
-/// Retries are counted per breaker, whichever policies make them, on the breaker's clock.
+/// Retries are counted per breaker, whichever policies make them, on the breaker's clock. A
+/// disabled breaker ([`Breaker::set_enabled`](crate::Breaker::set_enabled)) limits no
+/// retries, as it refuses no calls.
 /// First attempts are the breaker's own count of calls less the retries, counted from the
 /// first retry of the window on (a call that succeeds at once costs nothing more): the
 /// calls made before a window's first retry are not part of its ratio.
@@ -74,6 +76,11 @@ impl RetryBudget {
     /// An unlimited budget grants every retry, and still counts it: other policies' budgets
     /// on the same breaker see it.
     pub(crate) fn withdraw(&self, breaker: &Breaker) -> bool {
+        if !breaker.is_enabled() {
+            // A disabled breaker keeps out of the way: it refuses no call, counts none (so it
+            // has no share of calls to grant retries from), and limits no retry.
+            return true;
+        }
         let calls = breaker.stats().calls;
         breaker
             .retry_ledger()

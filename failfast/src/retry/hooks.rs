@@ -18,7 +18,10 @@ pub struct Attempt<'a, T, E> {
     /// What it came to: an answer, the call's error, or the circuit's refusal.
     pub outcome: &'a Result<T, Error<E>>,
     /// The wait before the next attempt, or `None` if there is none: the call ends with this
-    /// outcome.
+    /// outcome. The wait is planned to end within the policy's time limits; if it ends past
+    /// them (a thread can sleep a little long, and tokio's timer rounds up to the
+    /// millisecond), the call ends there with this outcome and [`StopReason::TimeLimit`],
+    /// and the hooks hear nothing more.
     pub next_in: Option<Duration>,
     /// Why there is no next attempt, when there is none.
     pub stop: Option<StopReason>,
