@@ -335,6 +335,15 @@ impl Builder {
         self
     }
 
+    /// Uses `clock`, one shared with other builders, or the system clock for `None`.
+    pub(crate) fn shared_clock(mut self, clock: Option<Arc<dyn Clock>>) -> Self {
+        self.clock = match clock {
+            Some(clock) => ClockHandle::Custom(clock),
+            None => ClockHandle::System,
+        };
+        self
+    }
+
     /// Checks every setting and builds the breaker.
     ///
     /// ```

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::breaker::Breaker;
 use crate::builder::Builder;
+use crate::clock::Clock;
 use crate::error::ConfigError;
 use crate::name::Name;
 use crate::store::Store;
@@ -36,6 +37,7 @@ pub struct Registry {
 #[derive(Debug, Clone)]
 struct Defaults {
     store: Option<Arc<dyn Store>>,
+    clock: Option<Arc<dyn Clock>>,
     enabled: bool,
 }
 
@@ -43,6 +45,7 @@ impl Default for Defaults {
     fn default() -> Self {
         Defaults {
             store: None,
+            clock: None,
             enabled: true,
         }
     }
@@ -160,6 +163,7 @@ impl Registry {
         Breaker::builder(name)
             .enabled(defaults.enabled)
             .shared_store(defaults.store.clone())
+            .shared_clock(defaults.clock.clone())
     }
 
     /// Keeps `breaker` under `name` unless another thread kept one first; returns the kept one.
@@ -182,6 +186,27 @@ impl Registry {
     pub fn set_default_store(&self, store: impl Store) {
         let mut defaults = self.defaults.write().unwrap_or_else(|p| p.into_inner());
         defaults.store = Some(Arc::new(store));
+    }
+
+    /// The clock that breakers made from now on read (default: the system clock). With
+    /// [`TokioClock`](crate::TokioClock) (feature `tokio`), the registry's breakers, and so
+    /// every `#[failfast("name", ..)]` function's, follow tokio's paused time in tests: set it
+    /// before the first guarded call, as breakers keep the clock they were made with.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::{ManualClock, Registry};
+    /// let registry = Registry::new();
+    /// let clock = ManualClock::new();
+    /// registry.set_default_clock(clock.clone());
+    /// let breaker = registry.get_or_create("auth", Duration::from_secs(60));
+    /// let _ = breaker.call(|| Err::<(), _>("down"));
+    /// clock.advance(Duration::from_secs(60));
+    /// assert!(breaker.state().is_half_open());
+    /// ```
+    pub fn set_default_clock(&self, clock: impl Clock) {
+        let mut defaults = self.defaults.write().unwrap_or_else(|p| p.into_inner());
+        defaults.clock = Some(Arc::new(clock));
     }
 
     /// Whether breakers made from now on start enabled (default `true`).
@@ -229,5 +254,31 @@ impl Registry {
     pub fn remove(&self, name: &str) -> Option<Breaker> {
         let mut breakers = self.breakers.write().unwrap_or_else(|p| p.into_inner());
         breakers.remove(name)
+    }
+
+    /// [Resets](Breaker::reset) every breaker kept: each circuit closes and forgets its
+    /// failures and backoff. For tests of code guarded by `#[failfast("name", ..)]`, whose
+    /// breakers live in [`Registry::global`] for the whole test run: a test that starts with
+    /// it does not inherit a circuit that another test opened. (Tests that run at the same
+    /// time and use the same names still share their circuits: run those one at a time.)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Registry;
+    /// let registry = Registry::new();
+    /// let breaker = registry.get_or_create("auth", Duration::from_secs(60));
+    /// let _ = breaker.call(|| Err::<(), _>("down"));
+    /// registry.reset_all();
+    /// assert!(breaker.state().is_closed());
+    /// ```
+    pub fn reset_all(&self) {
+        // Reset outside the lock: a transition listener may ask the registry for a breaker.
+        let breakers: Vec<Breaker> = {
+            let breakers = self.breakers.read().unwrap_or_else(|p| p.into_inner());
+            breakers.values().cloned().collect()
+        };
+        for breaker in breakers {
+            breaker.reset();
+        }
     }
 }
