@@ -8,6 +8,7 @@ use crate::breaker::Breaker;
 use crate::builder::Builder;
 use crate::clock::Clock;
 use crate::error::ConfigError;
+use crate::event::{FnListener, Listener, Transition};
 use crate::name::Name;
 use crate::store::Store;
 
@@ -34,11 +35,23 @@ pub struct Registry {
     defaults: RwLock<Defaults>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Defaults {
     store: Option<Arc<dyn Store>>,
     clock: Option<Arc<dyn Clock>>,
+    listeners: Vec<Arc<dyn Listener>>,
     enabled: bool,
+}
+
+impl std::fmt::Debug for Defaults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Defaults")
+            .field("store", &self.store)
+            .field("clock", &self.clock.as_ref().map(|_| "custom"))
+            .field("listeners", &self.listeners.len())
+            .field("enabled", &self.enabled)
+            .finish()
+    }
 }
 
 impl Default for Defaults {
@@ -46,6 +59,7 @@ impl Default for Defaults {
         Defaults {
             store: None,
             clock: None,
+            listeners: Vec::new(),
             enabled: true,
         }
     }
@@ -160,10 +174,16 @@ impl Registry {
     /// ```
     pub fn builder(&self, name: impl Into<Name>) -> Builder {
         let defaults = self.defaults.read().unwrap_or_else(|p| p.into_inner());
-        Breaker::builder(name)
+        let builder = Breaker::builder(name)
             .enabled(defaults.enabled)
             .shared_store(defaults.store.clone())
-            .shared_clock(defaults.clock.clone())
+            .shared_clock(defaults.clock.clone());
+        defaults
+            .listeners
+            .iter()
+            .fold(builder, |builder, listener| {
+                builder.listener(listener.clone())
+            })
     }
 
     /// Keeps `breaker` under `name` unless another thread kept one first; returns the kept one.
@@ -209,6 +229,40 @@ impl Registry {
         defaults.clock = Some(Arc::new(clock));
     }
 
+    /// Adds a listener that every breaker made from now on has: one place for the metrics and
+    /// logs of all the registry's breakers, the `#[failfast("name", ..)]` functions' included,
+    /// without naming each. Add it at start-up, before the first guarded call: breakers
+    /// already made keep the listeners they were made with.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use failfast::Registry;
+    ///
+    /// let registry = Registry::new();
+    /// let opened = Arc::new(Mutex::new(Vec::new()));
+    /// let log = opened.clone();
+    /// registry.on_transition(move |t| log.lock().unwrap().push(t.to_string()));
+    /// for name in ["auth", "search"] {
+    ///     let breaker = registry.get_or_create(name, Duration::from_secs(60));
+    ///     let _ = breaker.call(|| Err::<(), _>("down"));
+    /// }
+    /// assert_eq!(
+    ///     *opened.lock().unwrap(),
+    ///     ["auth: closed -> open (1 failure; open for 60s)", "search: closed -> open (1 failure; open for 60s)"]
+    /// );
+    /// ```
+    pub fn add_listener(&self, listener: impl Listener) {
+        let mut defaults = self.defaults.write().unwrap_or_else(|p| p.into_inner());
+        defaults.listeners.push(Arc::new(listener));
+    }
+
+    /// Calls `f` on every transition of every breaker made from now on: see
+    /// [`add_listener`](Self::add_listener).
+    pub fn on_transition(&self, f: impl Fn(&Transition) + Send + Sync + 'static) {
+        self.add_listener(FnListener::Transition(Box::new(f)));
+    }
+
     /// Whether breakers made from now on start enabled (default `true`).
     ///
     /// ```
@@ -221,6 +275,31 @@ impl Registry {
     pub fn set_default_enabled(&self, enabled: bool) {
         let mut defaults = self.defaults.write().unwrap_or_else(|p| p.into_inner());
         defaults.enabled = enabled;
+    }
+
+    /// Every breaker kept, by name: for a health or status endpoint, each with its
+    /// [`name`](Breaker::name), [`state`](Breaker::state) and [`stats`](Breaker::stats).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use failfast::Registry;
+    /// let registry = Registry::new();
+    /// registry.get_or_create("search", Duration::from_secs(60));
+    /// registry.get_or_create("auth", Duration::from_secs(60)).force_open(Duration::from_secs(60));
+    /// let report: Vec<String> = registry
+    ///     .breakers()
+    ///     .iter()
+    ///     .map(|b| format!("{}: {} after {} calls", b.name(), b.state().phase(), b.stats().calls))
+    ///     .collect();
+    /// assert_eq!(report, ["auth: open after 0 calls", "search: closed after 0 calls"]);
+    /// ```
+    pub fn breakers(&self) -> Vec<Breaker> {
+        let mut breakers: Vec<Breaker> = {
+            let breakers = self.breakers.read().unwrap_or_else(|p| p.into_inner());
+            breakers.values().cloned().collect()
+        };
+        breakers.sort_by(|a, b| a.name().as_str().cmp(b.name().as_str()));
+        breakers
     }
 
     /// The names of the breakers kept.
