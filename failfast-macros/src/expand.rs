@@ -41,7 +41,7 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
         .map_or_else(|| function.sig.ident.span(), |ty| ty.span());
     let shape = shape(&function);
 
-    let breaker = breaker_tokens(&krate, breaker);
+    let breaker = breaker_tokens(&krate, breaker, &function.sig.ident);
     let enabled = enabled.map_or_else(|| quote!(true), |e| e.to_token_stream());
     let counts = counts_tokens(&krate, counts);
     let asynchronous = !matches!(shape, Shape::Sync);
@@ -267,7 +267,8 @@ fn fake_return(output: Option<&Type>) -> TokenStream {
     }
 }
 
-fn breaker_tokens(krate: &Path, breaker: Breaker) -> TokenStream {
+/// The function's breaker; `function` names it in reports of circuits whose settings disagree.
+fn breaker_tokens(krate: &Path, breaker: Breaker, function: &syn::Ident) -> TokenStream {
     match breaker {
         Breaker::Given(expr) => quote!(&(#expr)),
         Breaker::Registry {
@@ -277,11 +278,18 @@ fn breaker_tokens(krate: &Path, breaker: Breaker) -> TokenStream {
             store,
         } => {
             let threshold = threshold.map_or_else(|| quote!(1), |t| t.to_token_stream());
+            let function = quote!(::core::concat!(
+                ::core::module_path!(),
+                "::",
+                ::core::stringify!(#function)
+            ));
             let make = match store {
                 Some(store) => quote! {
-                    #krate::__private::registered_in(#name, #open_for, #threshold, #store)
+                    #krate::__private::registered_in(#name, #open_for, #threshold, #function, #store)
                 },
-                None => quote!(#krate::__private::registered(#name, #open_for, #threshold)),
+                None => quote! {
+                    #krate::__private::registered(#name, #open_for, #threshold, #function)
+                },
             };
             quote! {{
                 static __FAILFAST_BREAKER: ::std::sync::OnceLock<#krate::Breaker> =

@@ -41,7 +41,12 @@ use proc_macro::TokenStream;
 ///
 /// The same name means the same circuit, in every function and module that uses it: breakers
 /// live in the process-wide [`Registry`](../failfast/struct.Registry.html), and the first
-/// function to run makes the breaker with its settings.
+/// function to run makes the breaker with its settings. Functions that share a name must
+/// agree on `secs` and `threshold`: one that does not is reported when it first runs, with a
+/// `tracing` warning (failfast's `tracing` feature) and, in debug builds, a panic that names
+/// both functions. A breaker made before any function runs
+/// (`Registry::global().get_or_build(..)`) keeps its own settings, reported at `INFO`: that is
+/// how a circuit gets settings the macro has no option for.
 ///
 /// # Options
 ///

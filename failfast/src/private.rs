@@ -10,29 +10,46 @@ use crate::breaker::Breaker;
 use crate::error::{Error, Open};
 use crate::name::Name;
 use crate::policy::TripPolicy;
-use crate::registry::Registry;
+use crate::registry::{Registry, Site};
 use crate::retry::{
     Attempt, AttemptHooks, Hooks, NoHint, NoLimits, NoValue, Retry, RetryError, RetryWhen, Wait,
 };
 use crate::store::Store;
 
-/// The registry's breaker for `name`, made on first use.
-pub fn registered(name: &'static str, open_for: Duration, threshold: u32) -> Breaker {
-    Registry::global().get_or_create_with(name.into(), |builder| {
+/// The registry's breaker for `name`, made on first use by `function`.
+pub fn registered(
+    name: &'static str,
+    open_for: Duration,
+    threshold: u32,
+    function: &'static str,
+) -> Breaker {
+    let site = Site {
+        function,
+        open_for,
+        threshold,
+    };
+    Registry::global().get_or_create_for_macro(name.into(), site, |builder| {
         builder
             .open_for(open_for)
             .trip(TripPolicy::consecutive_failures(threshold))
     })
 }
 
-/// The registry's breaker for `name`, made on first use with its circuit in `store`.
+/// The registry's breaker for `name`, made on first use by `function`, with its circuit in
+/// `store`.
 pub fn registered_in(
     name: &'static str,
     open_for: Duration,
     threshold: u32,
+    function: &'static str,
     store: impl Store,
 ) -> Breaker {
-    Registry::global().get_or_create_with(name.into(), |builder| {
+    let site = Site {
+        function,
+        open_for,
+        threshold,
+    };
+    Registry::global().get_or_create_for_macro(name.into(), site, |builder| {
         builder
             .open_for(open_for)
             .trip(TripPolicy::consecutive_failures(threshold))

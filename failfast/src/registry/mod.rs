@@ -1,7 +1,9 @@
 //! The process-wide [`Registry`] of breakers by name.
 
+mod sites;
+
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use crate::breaker::Breaker;
@@ -11,6 +13,8 @@ use crate::error::ConfigError;
 use crate::event::{FnListener, Listener, Transition};
 use crate::name::Name;
 use crate::store::Store;
+
+pub(crate) use self::sites::Site;
 
 /// Breakers by name: asking twice for a name gives the same breaker, so every call site that
 /// names a dependency shares its circuit, like the Python decorator's store keyed by name.
@@ -33,6 +37,8 @@ use crate::store::Store;
 pub struct Registry {
     breakers: RwLock<HashMap<Name, Breaker>>,
     defaults: RwLock<Defaults>,
+    /// The `#[failfast("name", ..)]` functions that made breakers, by name.
+    sites: Mutex<HashMap<Name, Site>>,
 }
 
 #[derive(Clone)]
@@ -158,6 +164,35 @@ impl Registry {
         }
         let breaker = configure(self.builder(name.clone())).assemble();
         self.insert(name, breaker)
+    }
+
+    /// The breaker named `name` for the `#[failfast]` function at `site`: made with
+    /// `configure` if there is none yet. A function that names a circuit another made with
+    /// other settings is reported, as is one whose breaker was made elsewhere.
+    pub(crate) fn get_or_create_for_macro(
+        &self,
+        name: Name,
+        site: Site,
+        configure: impl FnOnce(Builder) -> Builder,
+    ) -> Breaker {
+        // Held throughout, so that a function that finds the breaker made also finds who made
+        // it. Each function asks once, so nothing waits on it for long.
+        let mut sites = self.sites.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(breaker) = self.get(&name) {
+            match sites.get(&name) {
+                Some(first) if !first.agrees_with(&site) => {
+                    let first = *first;
+                    drop(sites); // a panic in debug builds must not poison the map
+                    sites::report_conflict(&name, &first, &site);
+                }
+                Some(_) => {}
+                None => sites::report_made_elsewhere(&name, &site),
+            }
+            return breaker;
+        }
+        let breaker = self.get_or_create_with(name.clone(), configure);
+        sites.insert(name, site);
+        breaker
     }
 
     /// A builder for `name` starting from the registry's defaults. The breaker it builds is not

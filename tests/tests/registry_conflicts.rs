@@ -1,0 +1,83 @@
+//! Two `#[failfast("name", ..)]` functions that name one circuit with different settings are
+//! reported (a warning, and a panic in debug builds) rather than left to whichever runs first;
+//! a breaker made before the macro's keeps its settings, and is reported at `INFO`.
+
+use std::panic::catch_unwind;
+use std::time::Duration;
+
+use failfast::{Registry, TripPolicy, failfast};
+
+#[derive(Debug, PartialEq)]
+enum ApiError {
+    Down,
+    Open,
+}
+
+impl From<failfast::Open> for ApiError {
+    fn from(_: failfast::Open) -> Self {
+        ApiError::Open
+    }
+}
+
+#[failfast("conflict_sales", 60)]
+fn invoices() -> Result<u32, ApiError> {
+    Ok(1)
+}
+
+#[failfast("conflict_sales", 60)]
+fn orders() -> Result<u32, ApiError> {
+    Ok(2)
+}
+
+#[failfast("conflict_sales", 30, threshold = 3)]
+fn refunds() -> Result<u32, ApiError> {
+    Ok(3)
+}
+
+#[test]
+fn functions_that_agree_share_the_circuit_and_one_that_disagrees_is_reported() {
+    let logs = tests::logs::logs();
+    assert_eq!(invoices(), Ok(1));
+    assert_eq!(orders(), Ok(2), "the same settings: no report");
+    let panic = catch_unwind(refunds).expect_err("a debug build panics");
+    let message = panic.downcast_ref::<String>().unwrap();
+    assert!(
+        message.contains("registry_conflicts::refunds` (open for 30s, threshold 3)")
+            && message.contains("registry_conflicts::invoices` (open for 60s, threshold 1)"),
+        "{message}"
+    );
+    let warned = logs
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("WARN") && l.contains("circuit `conflict_sales`"));
+    assert!(warned, "and a tracing warning, for release builds");
+}
+
+#[failfast("conflict_preregistered", 60)]
+fn preregistered() -> Result<u32, ApiError> {
+    Err(ApiError::Down)
+}
+
+#[test]
+fn a_breaker_made_before_the_macro_s_keeps_its_settings_and_is_reported_at_info() {
+    let logs = tests::logs::logs();
+    Registry::global()
+        .get_or_build("conflict_preregistered", |b| {
+            b.trip(TripPolicy::consecutive_failures(2))
+                .open_for(Duration::from_secs(5))
+        })
+        .unwrap();
+    assert_eq!(preregistered(), Err(ApiError::Down));
+    assert_eq!(
+        preregistered(),
+        Err(ApiError::Down),
+        "two failures open it, not the macro's one"
+    );
+    assert_eq!(preregistered(), Err(ApiError::Open));
+    let noted = logs.lock().unwrap().iter().any(|l| {
+        l.contains("INFO")
+            && l.contains("uses the breaker made before it; its own settings are not used")
+    });
+    assert!(noted);
+}
