@@ -89,6 +89,15 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
                     );
                 }
             }
+            if let Some(made) = makes_a_breaker(&value) {
+                errors.at(
+                    made,
+                    "`breaker = ..` is evaluated on every call, so this would make a new breaker, \
+                     with a circuit of its own, each time, and never open: make it once and pass \
+                     a reference to it (a `static` `LazyLock<Breaker>`, or a field: \
+                     `breaker = self.breaker`), or name the circuit: `#[failfast(\"name\", 60)]`",
+                );
+            }
             Some(Breaker::Given(value))
         }
         None => {
@@ -403,4 +412,32 @@ pub(crate) fn mentions_impl_trait(ty: &Type) -> bool {
         .to_string()
         .split_whitespace()
         .any(|word| word == "impl")
+}
+
+/// The part of a `breaker = ..` expression that makes a new breaker (`Breaker::new(..)`,
+/// `Breaker::builder(..)...`), if it does.
+fn makes_a_breaker(value: &Expr) -> Option<&Expr> {
+    match value {
+        Expr::Call(call) => match &*call.func {
+            Expr::Path(path) => {
+                let segments: Vec<String> = path
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect();
+                let made = matches!(
+                    segments.as_slice(),
+                    [.., breaker, constructor] if breaker == "Breaker" && (constructor == "new" || constructor == "builder")
+                );
+                made.then_some(value)
+            }
+            _ => None,
+        },
+        Expr::MethodCall(call) => makes_a_breaker(&call.receiver),
+        Expr::Reference(reference) => makes_a_breaker(&reference.expr),
+        Expr::Paren(paren) => makes_a_breaker(&paren.expr),
+        Expr::Try(attempt) => makes_a_breaker(&attempt.expr),
+        _ => None,
+    }
 }
