@@ -34,14 +34,20 @@ impl Write for LineWriter {
     }
 }
 
-/// The lines logged about the server at `127.0.0.1:port` that contain `text`.
-pub fn logged(port: u16, text: &str) -> Vec<String> {
-    let needle = format!("127.0.0.1:{port}/");
+/// The lines logged so far that contain `text` (a circuit's name, say).
+pub fn containing(text: &str) -> Vec<String> {
     logs()
         .lock()
         .unwrap()
         .iter()
-        .filter(|l| l.contains(&needle) && l.contains(text))
+        .filter(|l| l.contains(text))
         .cloned()
         .collect()
+}
+
+/// The lines logged about the server at `127.0.0.1:port` that contain `text`.
+pub fn logged(port: u16, text: &str) -> Vec<String> {
+    let mut lines = containing(&format!("127.0.0.1:{port}/"));
+    lines.retain(|l| l.contains(text));
+    lines
 }

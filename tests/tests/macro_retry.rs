@@ -319,15 +319,9 @@ fn logged(fail: bool) -> Result<u32, ApiError> {
 
 #[test]
 fn the_ready_made_tracing_logs_are_hooks_too() {
-    let logs = tests::logs::logs();
+    tests::logs::logs(); // the subscriber, installed before anything is logged
     assert_eq!(logged(true), Err(ApiError::Status(502)));
-    let lines: Vec<String> = logs
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.contains("retry_logged"))
-        .cloned()
-        .collect();
+    let lines = tests::logs::containing("retry_logged");
     let logged =
         |level: &str, text: &str| lines.iter().any(|l| l.contains(level) && l.contains(text));
     assert!(logged("DEBUG", "attempt 1"), "{lines:#?}");

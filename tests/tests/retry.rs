@@ -466,7 +466,7 @@ fn hooks_hear_each_attempt_before_and_after_with_the_coming_wait() {
 
 #[test]
 fn ready_made_tracing_hooks_log_each_failed_attempt_and_the_end() {
-    let logs = tests::logs::logs();
+    tests::logs::logs(); // the subscriber, installed before anything is logged
     let (breaker, clock) = breaker("retry_logged", 100, SEC);
     let (retry, _) = sleeping_on(&clock, Retry::builder().attempts(2).wait(Wait::fixed(SEC)));
     let _ = retry
@@ -474,13 +474,7 @@ fn ready_made_tracing_hooks_log_each_failed_attempt_and_the_end() {
         .before_attempt(failfast::retry::log_before)
         .after_attempt(failfast::retry::log_after::<(), &str>)
         .call(&breaker, || Err::<(), _>("busy"));
-    let lines: Vec<String> = logs
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.contains("retry_logged"))
-        .cloned()
-        .collect();
+    let lines = tests::logs::containing("retry_logged");
     assert!(
         lines
             .iter()
@@ -562,7 +556,7 @@ fn every_give_up_says_why_to_the_caller_and_to_the_hooks() {
 
 #[test]
 fn log_after_logs_an_error_not_to_retry_at_debug_and_a_give_up_with_its_reason() {
-    let logs = tests::logs::logs();
+    tests::logs::logs(); // the subscriber, installed before anything is logged
     let (breaker, clock) = breaker("retry_log_reasons", 100, SEC);
     let (retry, _) = sleeping_on(&clock, Retry::builder().attempts(2).wait(Wait::fixed(SEC)));
     let call = |error: &'static str| {
@@ -573,13 +567,7 @@ fn log_after_logs_an_error_not_to_retry_at_debug_and_a_give_up_with_its_reason()
     };
     call("404");
     call("503");
-    let lines: Vec<String> = logs
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.contains("retry_log_reasons"))
-        .cloned()
-        .collect();
+    let lines = tests::logs::containing("retry_log_reasons");
     let logged =
         |level: &str, text: &str| lines.iter().any(|l| l.contains(level) && l.contains(text));
     assert!(
