@@ -239,7 +239,10 @@ where
         let mut body = body;
         return body();
     }
-    retried_into_error(retry.when(counts).call(breaker, body))
+    retry
+        .when(counts)
+        .call(breaker, body)
+        .map_err(RetryError::into_error)
 }
 
 /// A retried sync call with a fallback for a rejection or a counted failure at the end.
@@ -344,7 +347,11 @@ where
         let mut attempt = attempt;
         return attempt().await;
     }
-    retried_into_error(retry.when(counts).run(breaker, attempt).await)
+    retry
+        .when(counts)
+        .run(breaker, attempt)
+        .await
+        .map_err(RetryError::into_error)
 }
 
 /// A retried future with an async fallback.
@@ -402,7 +409,10 @@ where
         return attempt().await;
     }
     let retrying = retry.when(counts).call_timeout(limit);
-    retried_into_error(retrying.run(breaker, attempt).await)
+    retrying
+        .run(breaker, attempt)
+        .await
+        .map_err(RetryError::into_error)
 }
 
 /// A retried future, each attempt cut short at `limit`, with an async fallback.
@@ -438,16 +448,6 @@ where
     match retried_or_fall_back(result, &asked, &counts) {
         Ok(answer) => answer,
         Err(error) => fallback(error).await,
-    }
-}
-
-/// A retried call's answer, in the function's error type.
-#[inline(always)]
-fn retried_into_error<T, E: From<Open>>(result: Result<T, RetryError<E>>) -> Result<T, E> {
-    match result {
-        Ok(value) => Ok(value),
-        Err(RetryError::Inner { error, .. }) => Err(error),
-        Err(RetryError::Open { open, .. }) => Err(E::from(open)),
     }
 }
 
