@@ -317,10 +317,7 @@ where
     let result = breaker
         .run_if_within(limit, |e: &E| asked.ask(&counts, e), body)
         .await;
-    let counted = match (&result, asked.answer()) {
-        (Err(Error::Inner(error)), None) => counts(error),
-        (_, answer) => answer == Some(true),
-    };
+    let counted = counted(&result, &asked, &counts);
     match answer_or_fall_back(result, counted) {
         Ok(answer) => answer,
         Err(error) => fallback(error).await,
@@ -457,16 +454,24 @@ where
 fn retried_or_fall_back<T, E>(
     result: Result<T, RetryError<E>>,
     asked: &Asked,
-    counts: impl Fn(&E) -> bool,
+    counts: impl FnOnce(&E) -> bool,
 ) -> Result<Result<T, E>, Error<E>> {
+    let result = result.map_err(Error::from);
+    let counted = counted(&result, asked, counts);
+    answer_or_fall_back(result, counted)
+}
+
+/// Whether the call's own error in `result` counted: as `asked` noted, or, for an error the
+/// predicate was not asked about (a time-out, which counts without asking), as `counts` says
+/// now.
+fn counted<T, E>(
+    result: &Result<T, Error<E>>,
+    asked: &Asked,
+    counts: impl FnOnce(&E) -> bool,
+) -> bool {
     match result {
-        Ok(value) => Ok(Ok(value)),
-        Err(RetryError::Inner { error, .. })
-            if !asked.answer().unwrap_or_else(|| counts(&error)) =>
-        {
-            Ok(Err(error))
-        }
-        Err(error) => Err(Error::from(error)),
+        Err(Error::Inner(error)) => asked.answer().unwrap_or_else(|| counts(error)),
+        _ => false,
     }
 }
 
