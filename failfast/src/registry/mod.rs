@@ -386,12 +386,9 @@ impl Registry {
     /// assert!(breaker.state().is_closed());
     /// ```
     pub fn reset_all(&self) {
-        // Reset outside the lock: a transition listener may ask the registry for a breaker.
-        let breakers: Vec<Breaker> = {
-            let breakers = self.breakers.read().unwrap_or_else(|p| p.into_inner());
-            breakers.values().cloned().collect()
-        };
-        for breaker in breakers {
+        // Reset outside the lock (`breakers` releases it): a transition listener may ask the
+        // registry for a breaker.
+        for breaker in self.breakers() {
             breaker.reset();
         }
     }
