@@ -190,7 +190,10 @@ impl Registry {
             }
             return breaker;
         }
-        let breaker = self.get_or_create_with(name.clone(), configure);
+        let breaker = self.insert(
+            name.clone(),
+            configure(self.builder(name.clone())).assemble(),
+        );
         sites.insert(name, site);
         breaker
     }
