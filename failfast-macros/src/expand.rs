@@ -7,9 +7,20 @@ use syn::{Block, Expr, FnArg, ItemFn, Pat, Path, Stmt, Type};
 
 use crate::retry::duration_tokens;
 
-use crate::validate::{
-    Breaker, Counts, Plan, is_result, mentions_impl_trait, output_type, result_error_type,
-};
+use crate::returns::{Returns, mentions_impl_trait, output_type, returns};
+use crate::validate::{Breaker, Counts, Plan};
+
+/// How the body is guarded.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Guarding {
+    /// The function returns a `Result`: its errors count.
+    Fallible,
+    /// The function cannot fail but by panicking: its fallback answers refusals.
+    Total,
+    /// The function has a fallback and returns a type under a name the macro cannot read:
+    /// `Fallible` or `Total`, as the compiler finds its type to be.
+    ByType,
+}
 
 /// The three shapes of function the macro guards, besides a plain one.
 enum Shape {
@@ -35,7 +46,26 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
         call_timeout,
     } = plan;
     let output: Option<Type> = output_type(&function).cloned();
-    let fallible = output.as_ref().is_some_and(is_result);
+    let nameable = output
+        .as_ref()
+        .filter(|ty| !mentions_impl_trait(ty))
+        .cloned();
+    let guarding = match returns(output.as_ref()) {
+        Returns::Result => Guarding::Fallible,
+        Returns::NotResult => Guarding::Total,
+        // Options that count errors say the function returns a `Result`.
+        Returns::Unknown
+            if fallback.is_none()
+                || retry.is_some()
+                || call_timeout.is_some()
+                || !matches!(counts, Counts::Every) =>
+        {
+            Guarding::Fallible
+        }
+        Returns::Unknown if nameable.is_some() => Guarding::ByType,
+        Returns::Unknown => Guarding::Total,
+    };
+    let fallible = guarding == Guarding::Fallible;
     let output_span = output
         .as_ref()
         .map_or_else(|| function.sig.ident.span(), |ty| ty.span());
@@ -45,16 +75,19 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
     let enabled = enabled.map_or_else(|| quote!(true), |e| e.to_token_stream());
     let counts = counts_tokens(&krate, counts);
     let asynchronous = !matches!(shape, Shape::Sync);
-    let fallback =
-        fallback.map(|path| fallback_tokens(&krate, &path, output.as_ref(), asynchronous));
+    let fallback = fallback
+        .map(|path| fallback_tokens(&krate, &path, nameable.as_ref(), guarding, asynchronous));
 
     // The helper that guards the body: `call`/`run`, with `_retry` and `_within` for `retry` and
     // `call_timeout`, `_or` for a fallback, and the `total` kinds for functions that do not
-    // return `Result` (their fallback answers when open).
-    let helper = match (asynchronous, fallible) {
-        (false, false) => "call_total_or".to_owned(),
-        (true, false) => "run_total_or".to_owned(),
-        (asynchronous, true) => {
+    // return `Result` (their fallback answers when open). A function whose type decides calls
+    // `call_or`/`run_or` on a `Guard` of its type.
+    let helper = match (guarding, asynchronous) {
+        (Guarding::Total, false) => "call_total_or".to_owned(),
+        (Guarding::Total, true) => "run_total_or".to_owned(),
+        (Guarding::ByType, false) => "call_or".to_owned(),
+        (Guarding::ByType, true) => "run_or".to_owned(),
+        (Guarding::Fallible, asynchronous) => {
             let mut helper = if asynchronous { "run" } else { "call" }.to_owned();
             if retry.is_some() {
                 helper.push_str("_retry");
@@ -70,7 +103,19 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
     };
     let helper = helper.as_str();
     let helper = syn::Ident::new(helper, output_span);
-    let helper = respan(quote!(#krate::__private::#helper), output_span);
+    let helper = match guarding {
+        Guarding::ByType => respan(
+            quote!(#krate::__private::Guard::<#nameable>::new().#helper),
+            output_span,
+        ),
+        _ => respan(quote!(#krate::__private::#helper), output_span),
+    };
+    // The function's return type, first: the helper knows the error type before it checks the
+    // closures that take it.
+    let returned = fallible.then(|| {
+        let returned = nameable.as_ref().map(|ty| quote!(::<#ty>));
+        respan(quote!(::core::marker::PhantomData #returned), output_span)
+    });
     let counts = fallible.then_some(counts);
     let needs_tokio = asynchronous && (retry.is_some() || call_timeout.is_some());
     let needs_tokio = needs_tokio.then(|| {
@@ -82,26 +127,28 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
         respan(quote!(#krate::__failfast_needs_tokio!();), span)
     });
     let retried = retry.is_some();
-    let retry = retry.map(|(_, spec)| {
-        let nameable = output.as_ref().filter(|ty| !mentions_impl_trait(ty));
-        spec.tokens(&krate, nameable)
-    });
+    let retry = retry.map(|(_, spec)| spec.tokens(&krate, nameable.as_ref()));
     let limit = call_timeout.map(|(_, limit)| duration_tokens(limit));
     // The call is spanned at the return type: an unmet bound on the error type (such as a
     // missing `From<failfast::Open>`) is reported there.
     let guard = |guarded: TokenStream| {
+        let returned = returned.iter();
         let counts = counts.iter();
         let retry = retry.iter();
         let limit = limit.iter();
         let fallback = fallback.iter();
         quote_spanned! {output_span=>
             #helper(
-                __failfast_breaker, #enabled, #(#counts,)* #(#retry,)* #(#limit,)* #guarded
-                #(, #fallback)*
+                #(#returned,)* __failfast_breaker, #enabled, #(#counts,)* #(#retry,)* #(#limit,)*
+                #guarded #(, #fallback)*
             )
         }
     };
-    let breaker_local = quote!(#needs_tokio let __failfast_breaker: &#krate::Breaker = #breaker;);
+    let by_type = (guarding == Guarding::ByType)
+        .then(|| quote!(#[allow(unused_imports)] use #krate::__private::TotalGuard as _;));
+    let breaker_local = quote! {
+        #needs_tokio #by_type let __failfast_breaker: &#krate::Breaker = #breaker;
+    };
     // With `retry`, the body runs once per attempt: each gets its own copy of the arguments.
     let copies = if retried {
         argument_copies(&mut function)
@@ -131,7 +178,10 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
                 future
             };
             let guarded = guard(future);
-            function.block = Box::new(syn::parse_quote!({ #breaker_local #guarded.await }));
+            // Spanned with the call: an unmet bound of the helper is one error there, not a
+            // second one at the attribute for the `.await`.
+            let awaited = quote_spanned!(output_span=> #guarded.await);
+            function.block = Box::new(syn::parse_quote!({ #breaker_local #awaited }));
         }
         Shape::TailAsync | Shape::TailBoxPin => {
             if let Some(tail) = tail_async_block(&mut function.block) {
@@ -323,36 +373,52 @@ fn counts_tokens(krate: &Path, counts: Counts) -> TokenStream {
     }
 }
 
-/// The fallback, checked where the user wrote it: a signature mismatch is reported at the path,
-/// once.
+/// The fallback, checked where the user wrote it: a fallback of the wrong signature is one
+/// error at the path, saying the signature it must have.
 fn fallback_tokens(
     krate: &Path,
     path: &Path,
     output: Option<&Type>,
+    guarding: Guarding,
     asynchronous: bool,
 ) -> TokenStream {
     let span = path.span();
-    let error = match output {
-        Some(ty) if is_result(ty) => {
-            result_error_type(ty).map_or_else(|| quote!(_), |e| e.to_token_stream())
-        }
-        _ => quote!(::core::convert::Infallible),
+    // The error type, named where it can be, so that a mismatch names it.
+    let error = match (guarding, output) {
+        (Guarding::Total, _) => quote!(::core::convert::Infallible),
+        (Guarding::Fallible, Some(ty)) => quote!(<#ty as #krate::__private::Fallible>::Error),
+        _ => quote!(_),
     };
-    let output = output.filter(|ty| !mentions_impl_trait(ty));
-    match (output, asynchronous) {
-        (Some(ty), false) => quote_spanned! {span=>
-            {
-                let __failfast_fallback: fn(#krate::Error<#error>) -> #ty = #path;
-                __failfast_fallback
-            }
-        },
-        (Some(ty), true) => quote_spanned! {span=>
-            |__failfast_error: #krate::Error<#error>| async move {
-                let __failfast_answer: #ty = #path(__failfast_error).await;
-                __failfast_answer
-            }
-        },
-        (None, false) => quote_spanned!(span=> #path),
-        (None, true) => quote_spanned!(span=> |__failfast_error| #path(__failfast_error)),
-    }
+    let output = output.map_or_else(|| quote!(_), |ty| ty.to_token_stream());
+    let (check, call) = if asynchronous {
+        // The function itself, not the pointer: rustc then suggests making it `async` when
+        // it is not.
+        (
+            quote!(async_fallback),
+            quote!(#path(__failfast_error).await),
+        )
+    } else {
+        (
+            quote!(fallback),
+            quote!(__failfast_fallback(__failfast_error)),
+        )
+    };
+    let answer = quote! {
+        #krate::__private::FallbackReturns::<#output>::into_answer({
+            let __failfast_error =
+                #krate::__private::FallbackTakes::<#error, #output>::from_error(__failfast_error);
+            #call
+        })
+    };
+    let answer = if asynchronous {
+        quote!(async move { #answer })
+    } else {
+        answer
+    };
+    let tokens = quote! {{
+        #[allow(unused_variables)]
+        let __failfast_fallback = #krate::__private::#check::<#error, #output, _, _>(#path);
+        move |__failfast_error| #answer
+    }};
+    respan(tokens, span)
 }

@@ -4,6 +4,7 @@
 mod expand;
 mod parse;
 mod retry;
+mod returns;
 mod validate;
 
 use proc_macro::TokenStream;

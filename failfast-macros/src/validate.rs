@@ -5,14 +5,12 @@ use std::time::Duration;
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
-use syn::{
-    Expr, GenericArgument, Ident, ItemFn, Lit, LitStr, Path, PathArguments, ReturnType, Type,
-    TypeParamBound,
-};
+use syn::{Expr, Ident, ItemFn, Lit, LitStr, Path, ReturnType, Type};
 
 use crate::expand::is_asynchronous;
 use crate::parse::{Args, Arm, Named};
 use crate::retry::RetrySpec;
+use crate::returns::{Returns, output_type, returns};
 
 /// What the expansion does.
 pub(crate) struct Plan {
@@ -152,8 +150,10 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
         }
     };
 
-    let fallible = output_type(function).is_some_and(is_result);
-    if !fallible {
+    // A type the macro cannot read as a `Result` or not is left to the compiler, which
+    // reports one that is not at the return type.
+    let not_a_result = returns(output_type(function)) == Returns::NotResult;
+    if not_a_result {
         let choosers = [
             args.exceptions.as_ref().map(|o| &o.key),
             args.when.as_ref().map(|o| &o.key),
@@ -173,7 +173,7 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
         args.call_timeout.as_ref().map(|o| &o.key),
     ];
     for key in retry_keys.into_iter().flatten() {
-        if !fallible {
+        if not_a_result {
             let what = if key == "retry" {
                 "retries the calls that fail"
             } else {
@@ -292,9 +292,7 @@ fn check_function(function: &ItemFn, has_fallback: bool, errors: &mut Errors) {
             "`#[failfast]` cannot guard a variadic function",
         );
     }
-    let output = output_type(function);
-    let is_result = output.is_some_and(is_result);
-    if !is_result && !has_fallback {
+    if returns(output_type(function)) == Returns::NotResult && !has_fallback {
         let message = "`#[failfast]` guards functions that return `Result<T, E>` (or a future of \
                        one): it counts their errors, and returns `Err(E::from(failfast::Open))` \
                        while the circuit is open";
@@ -303,115 +301,6 @@ fn check_function(function: &ItemFn, has_fallback: bool, errors: &mut Errors) {
             ReturnType::Type(_, ty) => errors.at(ty, message),
         }
     }
-}
-
-/// The type the guarded code produces: the return type, or the output of the future returned.
-pub(crate) fn output_type(function: &ItemFn) -> Option<&Type> {
-    let ReturnType::Type(_, ty) = &function.sig.output else {
-        return None;
-    };
-    if function.sig.asyncness.is_some() {
-        return Some(ty);
-    }
-    future_output(ty).or(Some(ty))
-}
-
-/// `X` in `impl Future<Output = X>` and in `Pin<Box<dyn Future<Output = X> + ...>>`.
-pub(crate) fn future_output(ty: &Type) -> Option<&Type> {
-    let bounds = match ty {
-        Type::ImplTrait(imp) => &imp.bounds,
-        Type::Path(path) => {
-            let last = path.path.segments.last()?;
-            if last.ident != "Pin" {
-                return None;
-            }
-            let boxed = single_type_argument(&last.arguments)?;
-            let Type::Path(boxed) = boxed else {
-                return None;
-            };
-            let last = boxed.path.segments.last()?;
-            if last.ident != "Box" {
-                return None;
-            }
-            match single_type_argument(&last.arguments)? {
-                Type::TraitObject(object) => &object.bounds,
-                _ => return None,
-            }
-        }
-        _ => return None,
-    };
-    bounds.iter().find_map(|bound| {
-        let TypeParamBound::Trait(bound) = bound else {
-            return None;
-        };
-        let last = bound.path.segments.last()?;
-        if last.ident != "Future" {
-            return None;
-        }
-        let PathArguments::AngleBracketed(args) = &last.arguments else {
-            return None;
-        };
-        args.args.iter().find_map(|arg| match arg {
-            GenericArgument::AssocType(assoc) if assoc.ident == "Output" => Some(&assoc.ty),
-            _ => None,
-        })
-    })
-}
-
-fn single_type_argument(arguments: &PathArguments) -> Option<&Type> {
-    let PathArguments::AngleBracketed(args) = arguments else {
-        return None;
-    };
-    args.args.iter().find_map(|arg| match arg {
-        GenericArgument::Type(ty) => Some(ty),
-        _ => None,
-    })
-}
-
-/// Whether `ty` is spelled as a `Result` (`Result<T, E>`, `io::Result<T>`, `anyhow::Result<T>`).
-pub(crate) fn is_result(ty: &Type) -> bool {
-    match ty {
-        Type::Path(path) => path
-            .path
-            .segments
-            .last()
-            .is_some_and(|last| last.ident == "Result"),
-        Type::Group(group) => is_result(&group.elem),
-        Type::Paren(paren) => is_result(&paren.elem),
-        _ => false,
-    }
-}
-
-/// The error type of a `Result<T, E>` spelled with both arguments, for clearer errors.
-pub(crate) fn result_error_type(ty: &Type) -> Option<&Type> {
-    let Type::Path(path) = ty else {
-        return None;
-    };
-    let last = path.path.segments.last()?;
-    let PathArguments::AngleBracketed(args) = &last.arguments else {
-        return None;
-    };
-    let types: Vec<&Type> = args
-        .args
-        .iter()
-        .filter_map(|arg| match arg {
-            GenericArgument::Type(ty) => Some(ty),
-            _ => None,
-        })
-        .collect();
-    match types.as_slice() {
-        [_, error] => Some(error),
-        _ => None,
-    }
-}
-
-/// Whether `ty` mentions `impl Trait` anywhere, which cannot be written in a `let` or closure.
-pub(crate) fn mentions_impl_trait(ty: &Type) -> bool {
-    // Printed tokens are separated by spaces, so `impl` stands as a word of its own.
-    ty.to_token_stream()
-        .to_string()
-        .split_whitespace()
-        .any(|word| word == "impl")
 }
 
 /// The part of a `breaker = ..` expression that makes a new breaker (`Breaker::new(..)`,

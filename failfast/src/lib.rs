@@ -73,7 +73,7 @@
 //! threads never write to the same memory while the circuit is steady.
 
 #[doc(hidden)]
-#[path = "private.rs"]
+#[path = "private/mod.rs"]
 pub mod __private;
 
 /// Called by `#[failfast]` expansions that retry or time out an async function: a compile

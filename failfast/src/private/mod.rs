@@ -1,13 +1,22 @@
 //! Helpers that only `#[failfast]` expansions call. Not part of the public API: their
 //! signatures change whenever the macro needs them to.
 
+mod fallback;
+mod guard;
+mod returns;
+
 use std::convert::Infallible;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::time::Duration;
+
+pub use fallback::{FallbackReturns, FallbackTakes, async_fallback, fallback};
+pub use guard::{Guard, TotalGuard};
+pub use returns::{Fallible, FromOpen, FromTimedOut, IntoResult};
 
 use crate::asked::Asked;
 use crate::breaker::Breaker;
-use crate::error::{Error, Open};
+use crate::error::Error;
 use crate::name::Name;
 use crate::policy::TripPolicy;
 use crate::registry::{Registry, Site};
@@ -63,52 +72,63 @@ pub fn every<E>(_: &E) -> bool {
     true
 }
 
+// Each helper takes the function's return type `R` first, as a `PhantomData`: the function's
+// error type is known before the closures that take it are checked, and a return type that is
+// not a `Result` is one error, at the return type.
+
 /// A guarded sync call whose error type takes the rejection.
 #[inline(always)]
-pub fn call<T, E, P, F>(breaker: &Breaker, enabled: bool, counts: P, body: F) -> Result<T, E>
+pub fn call<R, P, F>(_: PhantomData<R>, breaker: &Breaker, enabled: bool, counts: P, body: F) -> R
 where
-    E: From<Open>,
-    P: FnOnce(&E) -> bool,
-    F: FnOnce() -> Result<T, E>,
+    R: Fallible<Error: FromOpen>,
+    P: FnOnce(&R::Error) -> bool,
+    F: FnOnce() -> R,
 {
     if !enabled {
         return body();
     }
-    breaker.call_into(counts, body, E::from, |error| error)
+    R::from_result(breaker.call_into(
+        counts,
+        || body().into_result(),
+        R::Error::from,
+        |error| error,
+    ))
 }
 
 /// A guarded sync call with a fallback for rejections and counted failures.
 #[inline(always)]
-pub fn call_or<T, E, P, F>(
+pub fn call_or<R, P, F, B>(
+    _: PhantomData<R>,
     breaker: &Breaker,
     enabled: bool,
     counts: P,
     body: F,
-    fallback: fn(Error<E>) -> Result<T, E>,
-) -> Result<T, E>
+    fallback: B,
+) -> R
 where
-    P: FnOnce(&E) -> bool,
-    F: FnOnce() -> Result<T, E>,
+    R: Fallible,
+    P: FnOnce(&R::Error) -> bool,
+    F: FnOnce() -> R,
+    B: FnOnce(Error<R::Error>) -> R,
 {
     if !enabled {
         return body();
     }
     let asked = Asked::default();
-    let result = breaker.call_if(|e| asked.ask(counts, e), body);
-    answer_or_fall_back(result, asked.answer() == Some(true)).unwrap_or_else(fallback)
+    let result = breaker.call_if(|e| asked.ask(counts, e), || body().into_result());
+    match answer_or_fall_back(result, asked.answer() == Some(true)) {
+        Ok(answer) => R::from_result(answer),
+        Err(error) => fallback(error),
+    }
 }
 
 /// A guarded sync call to a function that cannot fail but by panicking: the fallback answers
 /// while the circuit is open.
 #[inline(always)]
-pub fn call_total_or<R, F>(
-    breaker: &Breaker,
-    enabled: bool,
-    body: F,
-    fallback: fn(Error<Infallible>) -> R,
-) -> R
+pub fn call_total_or<R, F, B>(breaker: &Breaker, enabled: bool, body: F, fallback: B) -> R
 where
     F: FnOnce() -> R,
+    B: FnOnce(Error<Infallible>) -> R,
 {
     if !enabled {
         return body();
@@ -120,39 +140,51 @@ where
 }
 
 /// A guarded future whose error type takes the rejection.
-pub async fn run<T, E, P, F>(breaker: &Breaker, enabled: bool, counts: P, body: F) -> Result<T, E>
+pub async fn run<R, P, F>(
+    _: PhantomData<R>,
+    breaker: &Breaker,
+    enabled: bool,
+    counts: P,
+    body: F,
+) -> R
 where
-    E: From<Open>,
-    P: FnOnce(&E) -> bool,
-    F: Future<Output = Result<T, E>>,
+    R: Fallible<Error: FromOpen>,
+    P: FnOnce(&R::Error) -> bool,
+    F: Future<Output = R>,
 {
     if !enabled {
         return body.await;
     }
-    rejection_into_error(breaker.run_if(counts, body).await)
+    R::from_result(rejection_into_error(
+        breaker.run_if(counts, IntoResult::new(body)).await,
+    ))
 }
 
 /// A guarded future with an async fallback for rejections and counted failures.
-pub async fn run_or<T, E, P, F, B, BF>(
+pub async fn run_or<R, P, F, B, BF>(
+    _: PhantomData<R>,
     breaker: &Breaker,
     enabled: bool,
     counts: P,
     body: F,
     fallback: B,
-) -> Result<T, E>
+) -> R
 where
-    P: FnOnce(&E) -> bool,
-    F: Future<Output = Result<T, E>>,
-    B: FnOnce(Error<E>) -> BF,
-    BF: Future<Output = Result<T, E>>,
+    R: Fallible,
+    P: FnOnce(&R::Error) -> bool,
+    F: Future<Output = R>,
+    B: FnOnce(Error<R::Error>) -> BF,
+    BF: Future<Output = R>,
 {
     if !enabled {
         return body.await;
     }
     let asked = Asked::default();
-    let result = breaker.run_if(|e: &E| asked.ask(counts, e), body).await;
+    let result = breaker
+        .run_if(|e: &R::Error| asked.ask(counts, e), IntoResult::new(body))
+        .await;
     match answer_or_fall_back(result, asked.answer() == Some(true)) {
-        Ok(answer) => answer,
+        Ok(answer) => R::from_result(answer),
         Err(error) => fallback(error).await,
     }
 }
@@ -222,90 +254,105 @@ pub fn retry_policy(
 
 /// A retried sync call whose error type takes the rejection.
 #[inline(always)]
-pub fn call_retry<T, E, P, F, K>(
+pub fn call_retry<R, P, F, K>(
+    _: PhantomData<R>,
     breaker: &Breaker,
     enabled: bool,
     counts: P,
     retry: Retrying<'_, K>,
     body: F,
-) -> Result<T, E>
+) -> R
 where
-    E: From<Open>,
-    P: Fn(&E) -> bool,
-    F: FnMut() -> Result<T, E>,
-    K: Hooks<T, E>,
+    R: Fallible<Error: FromOpen>,
+    P: Fn(&R::Error) -> bool,
+    F: FnMut() -> R,
+    K: Hooks<R::Ok, R::Error>,
 {
+    let mut body = body;
     if !enabled {
-        let mut body = body;
         return body();
     }
-    retry
-        .when(counts)
-        .call(breaker, body)
-        .map_err(RetryError::into_error)
+    R::from_result(
+        retry
+            .when(counts)
+            .call(breaker, || body().into_result())
+            .map_err(RetryError::into_error),
+    )
 }
 
 /// A retried sync call with a fallback for a rejection or a counted failure at the end.
-pub fn call_retry_or<T, E, P, F, K>(
+pub fn call_retry_or<R, P, F, K, B>(
+    _: PhantomData<R>,
     breaker: &Breaker,
     enabled: bool,
     counts: P,
     retry: Retrying<'_, K>,
     body: F,
-    fallback: fn(Error<E>) -> Result<T, E>,
-) -> Result<T, E>
+    fallback: B,
+) -> R
 where
-    P: Fn(&E) -> bool,
-    F: FnMut() -> Result<T, E>,
-    K: Hooks<T, E>,
+    R: Fallible,
+    P: Fn(&R::Error) -> bool,
+    F: FnMut() -> R,
+    K: Hooks<R::Ok, R::Error>,
+    B: FnOnce(Error<R::Error>) -> R,
 {
+    let mut body = body;
     if !enabled {
-        let mut body = body;
         return body();
     }
     let asked = Asked::default();
     let result = retry
-        .when(|e: &E| asked.ask(&counts, e))
-        .call(breaker, body);
-    retried_or_fall_back(result, &asked, &counts).unwrap_or_else(fallback)
+        .when(|e: &R::Error| asked.ask(&counts, e))
+        .call(breaker, || body().into_result());
+    match retried_or_fall_back(result, &asked, &counts) {
+        Ok(answer) => R::from_result(answer),
+        Err(error) => fallback(error),
+    }
 }
 
 /// A guarded future with a time limit, whose error type takes the rejection and the time-out.
 #[cfg(feature = "tokio")]
-pub async fn run_within<T, E, P, F>(
+pub async fn run_within<R, P, F>(
+    _: PhantomData<R>,
     breaker: &Breaker,
     enabled: bool,
     counts: P,
     limit: Duration,
     body: F,
-) -> Result<T, E>
+) -> R
 where
-    E: From<Open> + From<crate::TimedOut>,
-    P: FnOnce(&E) -> bool,
-    F: Future<Output = Result<T, E>>,
+    R: Fallible<Error: FromOpen + FromTimedOut>,
+    P: FnOnce(&R::Error) -> bool,
+    F: Future<Output = R>,
 {
     if !enabled {
         return body.await;
     }
-    rejection_into_error(breaker.run_if_within(limit, counts, body).await)
+    R::from_result(rejection_into_error(
+        breaker
+            .run_if_within(limit, counts, IntoResult::new(body))
+            .await,
+    ))
 }
 
 /// A guarded future with a time limit, with an async fallback.
 #[cfg(feature = "tokio")]
-pub async fn run_within_or<T, E, P, F, B, BF>(
+pub async fn run_within_or<R, P, F, B, BF>(
+    _: PhantomData<R>,
     breaker: &Breaker,
     enabled: bool,
     counts: P,
     limit: Duration,
     body: F,
     fallback: B,
-) -> Result<T, E>
+) -> R
 where
-    E: From<crate::TimedOut>,
-    P: Fn(&E) -> bool,
-    F: Future<Output = Result<T, E>>,
-    B: FnOnce(Error<E>) -> BF,
-    BF: Future<Output = Result<T, E>>,
+    R: Fallible<Error: FromTimedOut>,
+    P: Fn(&R::Error) -> bool,
+    F: Future<Output = R>,
+    B: FnOnce(Error<R::Error>) -> BF,
+    BF: Future<Output = R>,
 {
     if !enabled {
         return body.await;
@@ -315,106 +362,120 @@ where
     // fallback only if `counts` says so, asked now.
     let asked = Asked::default();
     let result = breaker
-        .run_if_within(limit, |e: &E| asked.ask(&counts, e), body)
+        .run_if_within(
+            limit,
+            |e: &R::Error| asked.ask(&counts, e),
+            IntoResult::new(body),
+        )
         .await;
     let counted = counted(&result, &asked, &counts);
     match answer_or_fall_back(result, counted) {
-        Ok(answer) => answer,
+        Ok(answer) => R::from_result(answer),
         Err(error) => fallback(error).await,
     }
 }
 
 /// A retried future whose error type takes the rejection.
 #[cfg(feature = "tokio")]
-pub async fn run_retry<T, E, P, F, Fut, K>(
+pub async fn run_retry<R, P, F, Fut, K>(
+    _: PhantomData<R>,
     breaker: &Breaker,
     enabled: bool,
     counts: P,
     retry: Retrying<'_, K>,
     attempt: F,
-) -> Result<T, E>
+) -> R
 where
-    E: From<Open>,
-    P: Fn(&E) -> bool,
+    R: Fallible<Error: FromOpen>,
+    P: Fn(&R::Error) -> bool,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-    K: Hooks<T, E>,
+    Fut: Future<Output = R>,
+    K: Hooks<R::Ok, R::Error>,
 {
+    let mut attempt = attempt;
     if !enabled {
-        let mut attempt = attempt;
         return attempt().await;
     }
-    retry
-        .when(counts)
-        .run(breaker, attempt)
-        .await
-        .map_err(RetryError::into_error)
+    R::from_result(
+        retry
+            .when(counts)
+            .run(breaker, || IntoResult::new(attempt()))
+            .await
+            .map_err(RetryError::into_error),
+    )
 }
 
 /// A retried future with an async fallback.
 #[cfg(feature = "tokio")]
-pub async fn run_retry_or<T, E, P, F, Fut, B, BF, K>(
+pub async fn run_retry_or<R, P, F, Fut, B, BF, K>(
+    _: PhantomData<R>,
     breaker: &Breaker,
     enabled: bool,
     counts: P,
     retry: Retrying<'_, K>,
     attempt: F,
     fallback: B,
-) -> Result<T, E>
+) -> R
 where
-    P: Fn(&E) -> bool,
+    R: Fallible,
+    P: Fn(&R::Error) -> bool,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-    K: Hooks<T, E>,
-    B: FnOnce(Error<E>) -> BF,
-    BF: Future<Output = Result<T, E>>,
+    Fut: Future<Output = R>,
+    K: Hooks<R::Ok, R::Error>,
+    B: FnOnce(Error<R::Error>) -> BF,
+    BF: Future<Output = R>,
 {
+    let mut attempt = attempt;
     if !enabled {
-        let mut attempt = attempt;
         return attempt().await;
     }
     let asked = Asked::default();
     let result = retry
-        .when(|e: &E| asked.ask(&counts, e))
-        .run(breaker, attempt)
+        .when(|e: &R::Error| asked.ask(&counts, e))
+        .run(breaker, || IntoResult::new(attempt()))
         .await;
     match retried_or_fall_back(result, &asked, &counts) {
-        Ok(answer) => answer,
+        Ok(answer) => R::from_result(answer),
         Err(error) => fallback(error).await,
     }
 }
 
 /// A retried future, each attempt cut short at `limit`.
 #[cfg(feature = "tokio")]
-pub async fn run_retry_within<T, E, P, F, Fut, K>(
+pub async fn run_retry_within<R, P, F, Fut, K>(
+    _: PhantomData<R>,
     breaker: &Breaker,
     enabled: bool,
     counts: P,
     retry: Retrying<'_, K>,
     limit: Duration,
     attempt: F,
-) -> Result<T, E>
+) -> R
 where
-    E: From<Open> + From<crate::TimedOut>,
-    P: Fn(&E) -> bool,
+    R: Fallible<Error: FromOpen + FromTimedOut>,
+    P: Fn(&R::Error) -> bool,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-    K: Hooks<T, E>,
+    Fut: Future<Output = R>,
+    K: Hooks<R::Ok, R::Error>,
 {
+    let mut attempt = attempt;
     if !enabled {
-        let mut attempt = attempt;
         return attempt().await;
     }
     let retrying = retry.when(counts).call_timeout(limit);
-    retrying
-        .run(breaker, attempt)
-        .await
-        .map_err(RetryError::into_error)
+    R::from_result(
+        retrying
+            .run(breaker, || IntoResult::new(attempt()))
+            .await
+            .map_err(RetryError::into_error),
+    )
 }
 
 /// A retried future, each attempt cut short at `limit`, with an async fallback.
 #[cfg(feature = "tokio")]
-pub async fn run_retry_within_or<T, E, P, F, Fut, B, BF, K>(
+#[allow(clippy::too_many_arguments)]
+pub async fn run_retry_within_or<R, P, F, Fut, B, BF, K>(
+    _: PhantomData<R>,
     breaker: &Breaker,
     enabled: bool,
     counts: P,
@@ -422,28 +483,28 @@ pub async fn run_retry_within_or<T, E, P, F, Fut, B, BF, K>(
     limit: Duration,
     attempt: F,
     fallback: B,
-) -> Result<T, E>
+) -> R
 where
-    E: From<crate::TimedOut>,
-    P: Fn(&E) -> bool,
+    R: Fallible<Error: FromTimedOut>,
+    P: Fn(&R::Error) -> bool,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-    K: Hooks<T, E>,
-    B: FnOnce(Error<E>) -> BF,
-    BF: Future<Output = Result<T, E>>,
+    Fut: Future<Output = R>,
+    K: Hooks<R::Ok, R::Error>,
+    B: FnOnce(Error<R::Error>) -> BF,
+    BF: Future<Output = R>,
 {
+    let mut attempt = attempt;
     if !enabled {
-        let mut attempt = attempt;
         return attempt().await;
     }
     let asked = Asked::default();
     let result = retry
-        .when(|e: &E| asked.ask(&counts, e))
+        .when(|e: &R::Error| asked.ask(&counts, e))
         .call_timeout(limit)
-        .run(breaker, attempt)
+        .run(breaker, || IntoResult::new(attempt()))
         .await;
     match retried_or_fall_back(result, &asked, &counts) {
-        Ok(answer) => answer,
+        Ok(answer) => R::from_result(answer),
         Err(error) => fallback(error).await,
     }
 }
@@ -477,7 +538,7 @@ fn counted<T, E>(
 
 /// The function's own answer: the rejection becomes its error type.
 #[inline(always)]
-fn rejection_into_error<T, E: From<Open>>(result: Result<T, Error<E>>) -> Result<T, E> {
+fn rejection_into_error<T, E: FromOpen>(result: Result<T, Error<E>>) -> Result<T, E> {
     match result {
         Ok(value) => Ok(value),
         Err(Error::Inner(error)) => Err(error),
