@@ -7,6 +7,7 @@ use syn::{Block, Expr, FnArg, ItemFn, Pat, Path, Stmt, Type};
 
 use crate::retry::duration_tokens;
 
+use crate::parse::Arm;
 use crate::returns::{Returns, mentions_impl_trait, output_type, returns};
 use crate::validate::{Breaker, Counts, Plan};
 
@@ -355,22 +356,78 @@ fn counts_tokens(krate: &Path, counts: Counts) -> TokenStream {
         Counts::Every => quote!(#krate::__private::every),
         Counts::Predicate(predicate) => predicate.into_token_stream(),
         Counts::Patterns(arms) => {
-            let arms = arms.iter().map(|arm| {
-                let pat = &arm.pat;
-                let guard = arm.guard.as_ref().map(|g| quote!(if #g));
-                quote!(#pat #guard => true,)
-            });
-            quote! {
-                |__failfast_error: &_| {
+            let (types, patterns): (Vec<&Arm>, Vec<&Arm>) =
+                arms.iter().partition(|arm| error_type(arm).is_some());
+            let matched = (!patterns.is_empty()).then(|| {
+                let arms = patterns.iter().map(|arm| {
+                    let pat = &arm.pat;
+                    let guard = arm.guard.as_ref().map(|g| quote!(if #g));
+                    quote!(#pat #guard => true,)
+                });
+                quote! {{
                     #[allow(unreachable_patterns)]
-                    match __failfast_error {
+                    let __failfast_matched = match __failfast_error {
                         #(#arms)*
                         _ => false,
-                    }
-                }
+                    };
+                    __failfast_matched
+                }}
+            });
+            let caused = (!types.is_empty()).then(|| {
+                let types: Vec<Path> = types.iter().filter_map(|arm| error_type(arm)).collect();
+                let checks = types.iter().map(|ty| {
+                    quote_spanned!(ty.span()=> #krate::__private::caused_by::<#ty>(__failfast_root))
+                });
+                // At the first error type: an error with no chain to look in is reported there.
+                let root = respan(
+                    quote!((&&&#krate::__private::Chain(__failfast_error)).root()),
+                    types[0].span(),
+                );
+                quote! {{
+                    #[allow(unused_imports)]
+                    use #krate::__private::{DynRoot as _, SharedRoot as _};
+                    let __failfast_root = #root;
+                    #(#checks)||*
+                }}
+            });
+            let either = matched.into_iter().chain(caused);
+            quote! {
+                |__failfast_error: &_| { #((#either))||* }
             }
         }
     }
+}
+
+/// The error type an entry of `exceptions = [...]` names, if it names one rather than a
+/// pattern: `std::io::Error`, `TimeoutError`, as Python's `exceptions=[IOError]`. A path whose
+/// last two names are capitalized (`ApiError::Timeout`, `Self::Timeout`) is a variant.
+fn error_type(arm: &Arm) -> Option<Path> {
+    if arm.guard.is_some() {
+        return None;
+    }
+    let path: Path = match &arm.pat {
+        Pat::Path(path) if path.qself.is_none() => path.path.clone(),
+        Pat::Ident(ident)
+            if ident.by_ref.is_none() && ident.mutability.is_none() && ident.subpat.is_none() =>
+        {
+            ident.ident.clone().into()
+        }
+        _ => return None,
+    };
+    let capitalized = |ident: &syn::Ident| {
+        ident
+            .to_string()
+            .trim_start_matches("r#")
+            .starts_with(|c: char| c.is_uppercase())
+    };
+    let mut names = path.segments.iter().rev();
+    let last = names.next()?;
+    let named_type = capitalized(&last.ident)
+        && last.arguments.is_none()
+        && names
+            .next()
+            .is_none_or(|parent| !capitalized(&parent.ident));
+    named_type.then_some(path)
 }
 
 /// The fallback, checked where the user wrote it: a fallback of the wrong signature is one

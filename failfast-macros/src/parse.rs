@@ -372,8 +372,9 @@ impl Args {
 
 /// `[pattern (if guard)?, ...]`
 fn parse_exceptions(key: &Ident, input: ParseStream<'_>) -> syn::Result<Vec<Arm>> {
-    let hint = "`exceptions` takes a bracketed list of patterns, like \
-                `exceptions = [ApiError::Timeout, ApiError::Status(code) if *code >= 500]`";
+    let hint = "`exceptions` takes a bracketed list of patterns or error types, like \
+                `exceptions = [ApiError::Timeout, ApiError::Status(code) if *code >= 500]` or \
+                `exceptions = [std::io::Error]`";
     if !input.peek(syn::token::Bracket) {
         let value: Expr = input.parse()?;
         return Err(syn::Error::new_spanned(value, hint));

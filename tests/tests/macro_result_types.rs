@@ -146,3 +146,121 @@ async fn an_async_type_that_is_not_a_result_with_a_fallback_fails_only_by_panick
     assert!(panicked.is_err());
     assert_eq!(reply_async(false).await, Reply(0));
 }
+
+/// An error type a Python user lists in `exceptions`, as `exceptions=[TimeoutError]`.
+#[derive(Debug, thiserror::Error)]
+#[error("timed out")]
+struct TimeoutError;
+
+#[derive(Debug, thiserror::Error)]
+#[error("fetching")]
+struct Fetching(#[source] std::io::Error);
+
+#[failfast("anyhow_io", 3600, exceptions = [std::io::Error, TimeoutError])]
+fn anyhow_io(error: anyhow::Error) -> anyhow::Result<u8> {
+    Err(error)
+}
+
+#[failfast("anyhow_timeout", 3600, exceptions = [std::io::Error, TimeoutError])]
+fn anyhow_timeout(error: anyhow::Error) -> anyhow::Result<u8> {
+    Err(error)
+}
+
+fn refused(result: anyhow::Result<u8>) -> bool {
+    result
+        .unwrap_err()
+        .downcast_ref::<failfast::Open>()
+        .is_some()
+}
+
+#[test]
+fn error_types_in_exceptions_count_an_anyhow_error_of_that_type_or_caused_by_one() {
+    use anyhow::Context;
+    for guarded in [anyhow_io, anyhow_timeout] {
+        assert!(!refused(guarded(anyhow::anyhow!("bad request"))));
+        assert!(
+            !refused(guarded(anyhow::anyhow!("bad request"))),
+            "not counted"
+        );
+    }
+    let io = Err::<(), _>(std::io::Error::other("reset")).context("fetching");
+    assert!(!refused(anyhow_io(io.unwrap_err())));
+    assert!(
+        refused(anyhow_io(anyhow::anyhow!("bad request"))),
+        "an io::Error under context counted"
+    );
+    assert!(!refused(anyhow_timeout(TimeoutError.into())));
+    assert!(
+        refused(anyhow_timeout(anyhow::anyhow!("bad request"))),
+        "a TimeoutError counted"
+    );
+}
+
+#[failfast("boxed_types", 3600, exceptions = [std::io::Error])]
+fn boxed_typed(
+    error: Box<dyn std::error::Error + Send + Sync>,
+) -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
+    Err(error)
+}
+
+#[test]
+fn error_types_in_exceptions_count_a_boxed_error_caused_by_one() {
+    assert!(boxed_typed("not counted".into()).is_err());
+    assert!(
+        boxed_typed("still closed".into())
+            .unwrap_err()
+            .downcast_ref::<failfast::Open>()
+            .is_none()
+    );
+    let _ = boxed_typed(Box::new(Fetching(std::io::Error::other("reset"))));
+    let refused = boxed_typed("refused".into()).unwrap_err();
+    assert!(refused.downcast_ref::<failfast::Open>().is_some());
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StoreError {
+    #[error("i/o")]
+    Io(#[from] std::io::Error),
+    #[error("not found")]
+    NotFound,
+    #[error("busy")]
+    Busy,
+    #[error(transparent)]
+    Open(#[from] failfast::Open),
+}
+
+#[failfast("enum_types", 3600, exceptions = [StoreError::Busy, std::io::Error])]
+fn enum_typed(error: StoreError) -> Result<u8, StoreError> {
+    Err(error)
+}
+
+#[test]
+fn error_types_and_patterns_mix_on_an_enum_error() {
+    assert!(matches!(
+        enum_typed(StoreError::NotFound),
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        matches!(enum_typed(StoreError::NotFound), Err(StoreError::NotFound)),
+        "not counted"
+    );
+    let _ = enum_typed(std::io::Error::other("reset").into());
+    assert!(
+        matches!(enum_typed(StoreError::NotFound), Err(StoreError::Open(_))),
+        "an io::Error source counted"
+    );
+}
+
+#[failfast("enum_variant_counts", 3600, exceptions = [StoreError::Busy, std::io::Error])]
+fn busy(error: StoreError) -> Result<u8, StoreError> {
+    Err(error)
+}
+
+#[test]
+fn a_variant_beside_an_error_type_is_still_a_pattern() {
+    let _ = busy(StoreError::Busy);
+    assert!(matches!(
+        busy(StoreError::NotFound),
+        Err(StoreError::Open(_))
+    ));
+}

@@ -1,6 +1,7 @@
 //! Helpers that only `#[failfast]` expansions call. Not part of the public API: their
 //! signatures change whenever the macro needs them to.
 
+mod caused_by;
 mod fallback;
 mod guard;
 mod returns;
@@ -10,6 +11,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::time::Duration;
 
+pub use caused_by::{Chain, ChainedError, DynRoot, SharedRoot, caused_by};
 pub use fallback::{FallbackReturns, FallbackTakes, async_fallback, fallback};
 pub use guard::{Guard, TotalGuard};
 pub use returns::{Fallible, FromOpen, FromTimedOut, IntoResult};

@@ -1,0 +1,82 @@
+//! An error type listed in `exceptions = [...]`, as Python's `exceptions=[IOError]` means it:
+//! the call's error counts if it, or an error in its `source()` chain, is of that type.
+//!
+//! The chain starts at the error itself for an error type (`E: Error`), and at the error it
+//! holds for the erased kinds (`anyhow::Error`, `Box<dyn Error + Send + Sync>`), which deref to
+//! `dyn Error`. `(&&&Chain(error)).root()` finds whichever applies: the erased kinds' methods,
+//! on more references, are tried before `Chain::root`.
+
+use std::error::Error;
+use std::ops::Deref;
+
+/// The call's error, to look for a type in.
+pub struct Chain<'e, E>(pub &'e E);
+
+/// An error whose `source()` chain an error type of `exceptions` is looked for in.
+#[diagnostic::on_unimplemented(
+    message = "an error type in `exceptions` is looked for in the error's `source()` chain, \
+               and `{Self}` is not a `std::error::Error`",
+    label = "the function's error must be a `std::error::Error`, an `anyhow::Error` or a \
+             `Box<dyn Error>` for the error types of `exceptions`",
+    note = "to match a variant of `{Self}`, write it with its enum: `exceptions = [ApiError::Timeout]`"
+)]
+pub trait ChainedError: Error + 'static {}
+
+impl<E: Error + 'static> ChainedError for E {}
+
+impl<'e, E> Chain<'e, E> {
+    /// The error, as the first link of its chain: for an error type, which the erased kinds
+    /// (found first, by [`SharedRoot`] and [`DynRoot`]) are not.
+    #[inline(always)]
+    pub fn root(&self) -> &'e (dyn Error + 'static)
+    where
+        E: ChainedError,
+    {
+        self.0
+    }
+}
+
+/// The chain of an erased error that may cross threads: `anyhow::Error`, `eyre::Report`,
+/// `Box<dyn Error + Send + Sync>`.
+pub trait SharedRoot<'e> {
+    /// The error held, as the first link of its chain.
+    fn root(&self) -> &'e (dyn Error + 'static);
+}
+
+impl<'e, E> SharedRoot<'e> for &&Chain<'e, E>
+where
+    E: Deref<Target = dyn Error + Send + Sync + 'static>,
+{
+    #[inline(always)]
+    fn root(&self) -> &'e (dyn Error + 'static) {
+        &**self.0
+    }
+}
+
+/// The chain of an erased error: `Box<dyn Error>`.
+pub trait DynRoot<'e> {
+    /// The error held, as the first link of its chain.
+    fn root(&self) -> &'e (dyn Error + 'static);
+}
+
+impl<'e, E> DynRoot<'e> for &&&Chain<'e, E>
+where
+    E: Deref<Target = dyn Error + 'static>,
+{
+    #[inline(always)]
+    fn root(&self) -> &'e (dyn Error + 'static) {
+        &**self.0
+    }
+}
+
+/// Whether `error`, or an error in its `source()` chain, is a `T`.
+pub fn caused_by<T: Error + 'static>(error: &(dyn Error + 'static)) -> bool {
+    let mut link = Some(error);
+    while let Some(error) = link {
+        if error.is::<T>() {
+            return true;
+        }
+        link = error.source();
+    }
+    false
+}
