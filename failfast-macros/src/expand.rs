@@ -7,7 +7,7 @@ use syn::{Block, Expr, FnArg, ItemFn, Pat, Path, Stmt, Type};
 
 use crate::retry::duration_tokens;
 
-use crate::parse::Arm;
+use crate::parse::{Arm, Fallback};
 use crate::returns::{Returns, mentions_impl_trait, output_type, returns};
 use crate::validate::{Breaker, Counts, Plan};
 
@@ -76,8 +76,13 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
     let enabled = enabled.map_or_else(|| quote!(true), |e| e.to_token_stream());
     let counts = counts_tokens(&krate, counts);
     let asynchronous = !matches!(shape, Shape::Sync);
-    let fallback = fallback
-        .map(|path| fallback_tokens(&krate, &path, nameable.as_ref(), guarding, asynchronous));
+    let fallback = fallback.map(|fallback| match fallback {
+        Fallback::Function(path) => {
+            fallback_tokens(&krate, &path, nameable.as_ref(), guarding, asynchronous)
+        }
+        // Typed by the helper it is given to.
+        Fallback::Closure(closure) => closure.into_token_stream(),
+    });
 
     // The helper that guards the body: `call`/`run`, with `_retry` and `_within` for `retry` and
     // `call_timeout`, `_or` for a fallback, and the `total` kinds for functions that do not
@@ -161,12 +166,15 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
         Shape::Sync => {
             // The body's statements, not its block: a block of one expression inside the
             // closure's braces would raise `unused_braces` at the user's braces.
+            // Called in place, the body borrows the arguments it only reads, which a fallback
+            // closure can then read too; a retried body moves them, to copy for each attempt.
             let stmts = &function.block.stmts;
+            let capture = retried.then(|| quote!(move));
             let closure = match &output {
                 Some(ty) if !mentions_impl_trait(ty) => {
-                    quote!(move || -> #ty { #copies #(#stmts)* })
+                    quote!(#capture || -> #ty { #copies #(#stmts)* })
                 }
-                _ => quote!(move || { #copies #(#stmts)* }),
+                _ => quote!(#capture || { #copies #(#stmts)* }),
             };
             let guarded = guard(closure);
             function.block = Box::new(syn::parse_quote!({ #breaker_local #guarded }));

@@ -42,7 +42,7 @@ pub(crate) struct Args {
     pub(crate) store: Option<Named<Expr>>,
     pub(crate) enabled: Option<Named<Expr>>,
     pub(crate) breaker: Option<Named<Expr>>,
-    pub(crate) fallback: Option<Named<Path>>,
+    pub(crate) fallback: Option<Named<Fallback>>,
     pub(crate) retry: Option<Named<RetrySpec>>,
     pub(crate) call_timeout: Option<Named<Duration>>,
     pub(crate) krate: Option<Named<Path>>,
@@ -61,6 +61,14 @@ pub(crate) struct Named<T> {
 /// The open period in seconds: a literal, checked at compile time.
 pub(crate) struct Secs {
     pub(crate) literal: Lit,
+}
+
+/// `fallback = ...`: what answers for a refused call, or a failed one that counted.
+pub(crate) enum Fallback {
+    /// A function's path: `fallback = cached_invoices`, taking the call's `failfast::Error`.
+    Function(Path),
+    /// A closure, which can see `self` and the arguments: `fallback = |_| self.cached(id)`.
+    Closure(syn::ExprClosure),
 }
 
 /// One entry of `exceptions = [...]`: a pattern with an optional guard.
@@ -231,25 +239,43 @@ impl Args {
                 });
                 Ok(())
             }
-            "fallback" | "crate" => {
+            "fallback" => {
+                let fallback = match input.parse()? {
+                    Expr::Path(path) => Fallback::Function(path.path),
+                    Expr::Closure(closure) if closure.inputs.len() == 1 => {
+                        Fallback::Closure(closure)
+                    }
+                    Expr::Closure(closure) => {
+                        return Err(syn::Error::new_spanned(
+                            closure.inputs,
+                            "a fallback closure takes one argument, the call's \
+                             `failfast::Error`: `fallback = |_| self.cached(id)`",
+                        ));
+                    }
+                    value => {
+                        return Err(syn::Error::new_spanned(
+                            value,
+                            "`fallback` must be a function's path, like `fallback = \
+                             cached_invoices`, or a closure, like `fallback = |_| \
+                             self.cached(id)`",
+                        ));
+                    }
+                };
+                self.fallback = Some(Named {
+                    key,
+                    value: fallback,
+                });
+                Ok(())
+            }
+            "crate" => {
                 let value: Expr = input.parse()?;
                 let Expr::Path(path) = value else {
-                    let example = if name == "crate" {
-                        "`crate = ::failfast`"
-                    } else {
-                        "`fallback = cached_invoices`"
-                    };
                     return Err(syn::Error::new_spanned(
                         value,
-                        format!("`{name}` must be a path, like {example}"),
+                        "`crate` must be a path, like `crate = ::failfast`",
                     ));
                 };
-                let slot = if name == "crate" {
-                    &mut self.krate
-                } else {
-                    &mut self.fallback
-                };
-                *slot = Some(Named {
+                self.krate = Some(Named {
                     key,
                     value: path.path,
                 });

@@ -8,7 +8,7 @@ use quote::{ToTokens, quote};
 use syn::{Expr, Ident, ItemFn, Lit, LitStr, Path, ReturnType, Type};
 
 use crate::expand::is_asynchronous;
-use crate::parse::{Args, Arm, Named};
+use crate::parse::{Args, Arm, Fallback, Named};
 use crate::retry::RetrySpec;
 use crate::returns::{Returns, output_type, returns};
 
@@ -19,7 +19,7 @@ pub(crate) struct Plan {
     pub(crate) breaker: Breaker,
     pub(crate) counts: Counts,
     pub(crate) enabled: Option<Expr>,
-    pub(crate) fallback: Option<Path>,
+    pub(crate) fallback: Option<Fallback>,
     /// `retry`: the key, for errors spanned at it, and the policy.
     pub(crate) retry: Option<(Ident, RetrySpec)>,
     /// `call_timeout`: the key, and the limit.
