@@ -94,7 +94,7 @@ macro_rules! __failfast_needs_tokio {
     () => {
         ::core::compile_error!(
             "`retry` and `call_timeout` on an async function wait on tokio's timer: enable \
-             failfast's `tokio` feature, `failfast = { version = \"..\", features = [\"tokio\"] }`"
+             failfast's `tokio` feature, `features = [\"tokio\"]` on the failfast dependency"
         );
     };
 }

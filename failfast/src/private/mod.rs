@@ -68,6 +68,22 @@ pub fn registered_in(
     })
 }
 
+/// The body of an async helper that waits on tokio's timer. Without the `tokio` feature the
+/// helper is never called (the macro refuses the function with `__failfast_needs_tokio!`, at
+/// the option), but it exists, so that this refusal is the only error.
+macro_rules! with_tokio {
+    (($($unused:ident),*) => $body:block) => {{
+        #[cfg(not(feature = "tokio"))]
+        {
+            let _ = ($($unused,)*);
+            unreachable!("`#[failfast]` refuses this function without the `tokio` feature");
+        }
+        #[cfg(feature = "tokio")]
+        #[allow(clippy::needless_return)]
+        return $body;
+    }};
+}
+
 /// Every error counts.
 #[inline(always)]
 pub fn every<E>(_: &E) -> bool {
@@ -314,7 +330,6 @@ where
 }
 
 /// A guarded future with a time limit, whose error type takes the rejection and the time-out.
-#[cfg(feature = "tokio")]
 pub async fn run_within<R, P, F>(
     _: PhantomData<R>,
     breaker: &Breaker,
@@ -328,18 +343,19 @@ where
     P: FnOnce(&R::Error) -> bool,
     F: Future<Output = R>,
 {
-    if !enabled {
-        return body.await;
-    }
-    R::from_result(rejection_into_error(
-        breaker
-            .run_if_within(limit, counts, IntoResult::new(body))
-            .await,
-    ))
+    with_tokio!((breaker, enabled, counts, limit, body) => {
+        if !enabled {
+            return body.await;
+        }
+        R::from_result(rejection_into_error(
+            breaker
+                .run_if_within(limit, counts, IntoResult::new(body))
+                .await,
+        ))
+    })
 }
 
 /// A guarded future with a time limit, with an async fallback.
-#[cfg(feature = "tokio")]
 pub async fn run_within_or<R, P, F, B, BF>(
     _: PhantomData<R>,
     breaker: &Breaker,
@@ -356,29 +372,30 @@ where
     B: FnOnce(Error<R::Error>) -> BF,
     BF: Future<Output = R>,
 {
-    if !enabled {
-        return body.await;
-    }
-    // As everywhere, the fallback answers for refusals and for the errors `counts` counts: a
-    // time-out always counts against the circuit (without asking `counts`), and reaches the
-    // fallback only if `counts` says so, asked now.
-    let asked = Asked::default();
-    let result = breaker
-        .run_if_within(
-            limit,
-            |e: &R::Error| asked.ask(&counts, e),
-            IntoResult::new(body),
-        )
-        .await;
-    let counted = counted(&result, &asked, &counts);
-    match answer_or_fall_back(result, counted) {
-        Ok(answer) => R::from_result(answer),
-        Err(error) => fallback(error).await,
-    }
+    with_tokio!((breaker, enabled, counts, limit, body, fallback) => {
+        if !enabled {
+            return body.await;
+        }
+        // As everywhere, the fallback answers for refusals and for the errors `counts` counts: a
+        // time-out always counts against the circuit (without asking `counts`), and reaches the
+        // fallback only if `counts` says so, asked now.
+        let asked = Asked::default();
+        let result = breaker
+            .run_if_within(
+                limit,
+                |e: &R::Error| asked.ask(&counts, e),
+                IntoResult::new(body),
+            )
+            .await;
+        let counted = counted(&result, &asked, &counts);
+        match answer_or_fall_back(result, counted) {
+            Ok(answer) => R::from_result(answer),
+            Err(error) => fallback(error).await,
+        }
+    })
 }
 
 /// A retried future whose error type takes the rejection.
-#[cfg(feature = "tokio")]
 pub async fn run_retry<R, P, F, Fut, K>(
     _: PhantomData<R>,
     breaker: &Breaker,
@@ -394,21 +411,22 @@ where
     Fut: Future<Output = R>,
     K: Hooks<R::Ok, R::Error>,
 {
-    let mut attempt = attempt;
-    if !enabled {
-        return attempt().await;
-    }
-    R::from_result(
-        retry
-            .when(counts)
-            .run(breaker, || IntoResult::new(attempt()))
-            .await
-            .map_err(RetryError::into_error),
-    )
+    with_tokio!((breaker, enabled, counts, retry, attempt) => {
+        let mut attempt = attempt;
+        if !enabled {
+            return attempt().await;
+        }
+        R::from_result(
+            retry
+                .when(counts)
+                .run(breaker, || IntoResult::new(attempt()))
+                .await
+                .map_err(RetryError::into_error),
+        )
+    })
 }
 
 /// A retried future with an async fallback.
-#[cfg(feature = "tokio")]
 pub async fn run_retry_or<R, P, F, Fut, B, BF, K>(
     _: PhantomData<R>,
     breaker: &Breaker,
@@ -427,23 +445,24 @@ where
     B: FnOnce(Error<R::Error>) -> BF,
     BF: Future<Output = R>,
 {
-    let mut attempt = attempt;
-    if !enabled {
-        return attempt().await;
-    }
-    let asked = Asked::default();
-    let result = retry
-        .when(|e: &R::Error| asked.ask(&counts, e))
-        .run(breaker, || IntoResult::new(attempt()))
-        .await;
-    match retried_or_fall_back(result, &asked, &counts) {
-        Ok(answer) => R::from_result(answer),
-        Err(error) => fallback(error).await,
-    }
+    with_tokio!((breaker, enabled, counts, retry, attempt, fallback) => {
+        let mut attempt = attempt;
+        if !enabled {
+            return attempt().await;
+        }
+        let asked = Asked::default();
+        let result = retry
+            .when(|e: &R::Error| asked.ask(&counts, e))
+            .run(breaker, || IntoResult::new(attempt()))
+            .await;
+        match retried_or_fall_back(result, &asked, &counts) {
+            Ok(answer) => R::from_result(answer),
+            Err(error) => fallback(error).await,
+        }
+    })
 }
 
 /// A retried future, each attempt cut short at `limit`.
-#[cfg(feature = "tokio")]
 pub async fn run_retry_within<R, P, F, Fut, K>(
     _: PhantomData<R>,
     breaker: &Breaker,
@@ -460,21 +479,22 @@ where
     Fut: Future<Output = R>,
     K: Hooks<R::Ok, R::Error>,
 {
-    let mut attempt = attempt;
-    if !enabled {
-        return attempt().await;
-    }
-    let retrying = retry.when(counts).call_timeout(limit);
-    R::from_result(
-        retrying
-            .run(breaker, || IntoResult::new(attempt()))
-            .await
-            .map_err(RetryError::into_error),
-    )
+    with_tokio!((breaker, enabled, counts, retry, limit, attempt) => {
+        let mut attempt = attempt;
+        if !enabled {
+            return attempt().await;
+        }
+        let retrying = retry.when(counts).call_timeout(limit);
+        R::from_result(
+            retrying
+                .run(breaker, || IntoResult::new(attempt()))
+                .await
+                .map_err(RetryError::into_error),
+        )
+    })
 }
 
 /// A retried future, each attempt cut short at `limit`, with an async fallback.
-#[cfg(feature = "tokio")]
 #[allow(clippy::too_many_arguments)]
 pub async fn run_retry_within_or<R, P, F, Fut, B, BF, K>(
     _: PhantomData<R>,
@@ -495,20 +515,22 @@ where
     B: FnOnce(Error<R::Error>) -> BF,
     BF: Future<Output = R>,
 {
-    let mut attempt = attempt;
-    if !enabled {
-        return attempt().await;
-    }
-    let asked = Asked::default();
-    let result = retry
-        .when(|e: &R::Error| asked.ask(&counts, e))
-        .call_timeout(limit)
-        .run(breaker, || IntoResult::new(attempt()))
-        .await;
-    match retried_or_fall_back(result, &asked, &counts) {
-        Ok(answer) => R::from_result(answer),
-        Err(error) => fallback(error).await,
-    }
+    with_tokio!((breaker, enabled, counts, retry, limit, attempt, fallback) => {
+        let mut attempt = attempt;
+        if !enabled {
+            return attempt().await;
+        }
+        let asked = Asked::default();
+        let result = retry
+            .when(|e: &R::Error| asked.ask(&counts, e))
+            .call_timeout(limit)
+            .run(breaker, || IntoResult::new(attempt()))
+            .await;
+        match retried_or_fall_back(result, &asked, &counts) {
+            Ok(answer) => R::from_result(answer),
+            Err(error) => fallback(error).await,
+        }
+    })
 }
 
 /// A retried call's answer, or what the fallback must answer instead: for a refusal, or a last
