@@ -40,6 +40,11 @@ use proc_macro::TokenStream;
 /// `#[from] failfast::Open` variant. Then one probe call is let through: its success closes the
 /// circuit, its failure opens it again. The function's signature stays as written.
 ///
+/// The function returns a `Result` under any name: `io::Result<T>`, `anyhow::Result<T>`, or an
+/// alias of your own, `type ApiResult<T> = Result<T, ApiError>`, decided by the type. An error
+/// type without `From<failfast::Open>` is a compile error at the return type that says what to
+/// add; so is a fallback of the wrong signature, at the fallback.
+///
 /// The same name means the same circuit, in every function and module that uses it: breakers
 /// live in the process-wide [`Registry`](../failfast/struct.Registry.html), and the first
 /// function to run makes the breaker with its settings. Functions that share a name must
@@ -58,7 +63,13 @@ use proc_macro::TokenStream;
 ///   so. `open_for = <Duration>` instead of `secs` takes any expression.
 /// - `exceptions = [pattern, ...]`: only errors matching one of the patterns (tried against
 ///   `&E`, each with an optional `if` guard) count as failures; the others are returned
-///   unchanged and count as nothing. Without it every `Err` counts.
+///   unchanged and count as nothing. Without it every `Err` counts. An entry may also name an
+///   error type, as in Python's `exceptions=[IOError]`: `exceptions = [std::io::Error,
+///   TimeoutError]` counts an error that is of that type or was caused by one (found in its
+///   `source()` chain), on `anyhow::Result`, `Box<dyn Error + Send + Sync>` and any
+///   `std::error::Error` enum alike. A path whose last two names are capitalized
+///   (`ApiError::Timeout`) is a variant; a capitalized name alone (`TimeoutError`) or after a
+///   module (`std::io::Error`) is a type, so write variants with their enum.
 /// - `when = <predicate>`: like `exceptions`, for conditions a pattern cannot say; any
 ///   `Fn(&E) -> bool`.
 /// - `threshold = N`: open after `N` counted failures in a row (default 1).
@@ -71,11 +82,16 @@ use proc_macro::TokenStream;
 /// - `fallback = <path>`: a function of the same asyncness that receives the
 ///   `failfast::Error<E>` (the rejection, or a counted failure) and returns the function's
 ///   return type. Errors that do not count are returned as they are, without the fallback.
-///   It receives the error only, not the arguments: the guarded body has taken ownership of
-///   them, and handing them over again would demand every argument be `Clone`. With a
-///   fallback, the function may return a type that is not a `Result`; its body then fails only
-///   by panicking, and the fallback (taking `failfast::Error<std::convert::Infallible>`)
+///   With a fallback, the function may return a type that is not a `Result`; its body then
+///   fails only by panicking, and the fallback (taking `failfast::Error<std::convert::Infallible>`)
 ///   answers while the circuit is open.
+/// - `fallback = |error| ...`: a closure, for a fallback that needs `self` or the arguments,
+///   such as an answer cached per key: `fallback = |_| self.cached(sku)`; on an async
+///   function it returns a future, `fallback = move |_| async move { self.cached(sku) }`. It
+///   borrows what the body does not take: `&self`, references and `Copy` arguments always, and
+///   on a sync function without `retry` an owned argument the body only reads. An argument the
+///   body consumes is gone by then (the compiler says so); take it by reference instead. No
+///   argument needs to be `Clone`.
 /// - `retry = N`: call the body again after a counted failure, up to `N` attempts in all,
 ///   waiting 100 ms, then 200 ms, ... (at most 10 s) between them. Each attempt goes through
 ///   the breaker; retrying stops at once when the circuit opens, and is limited to a share of
@@ -163,6 +179,20 @@ use proc_macro::TokenStream;
 /// #[failfast("stock", 60, fallback = cached)]
 /// fn stock() -> Result<u32, ApiError> { Err(ApiError::Timeout) }
 /// assert_eq!(stock().unwrap(), 0);
+///
+/// // A fallback that needs the arguments: a closure.
+/// struct Prices { last: std::collections::HashMap<String, u32> }
+/// impl Prices {
+///     #[failfast("prices", 60, fallback = |_| self.last.get(sku).copied().ok_or(ApiError::Timeout))]
+///     fn price(&self, sku: &str) -> Result<u32, ApiError> { Err(ApiError::Timeout) }
+/// }
+/// let prices = Prices { last: [("pen".to_owned(), 3)].into() };
+/// assert_eq!(prices.price("pen").unwrap(), 3);
+///
+/// // Python's exceptions=[IOError]: an error type, found in the error's source chain.
+/// #[failfast("files", 60, exceptions = [std::io::Error])]
+/// fn read() -> anyhow::Result<u32> { Err(anyhow::anyhow!("bad input")) }
+/// assert!(read().unwrap_err().downcast_ref::<failfast::Open>().is_none());
 ///
 /// // Retried: up to three attempts, 0 ms apart here; three failures in a row open the circuit.
 /// #[failfast("quotes", 60, retry(attempts = 3, wait = fixed("0ms")))]
