@@ -237,6 +237,52 @@ async fn the_whole_story_reports_every_scenario_in_order() {
             .any(|step| step.contains("counted failure") && step.contains("closed -> open")),
         "{printed:#?}"
     );
+    let made = reports.iter().map(|r| r.stats.transitions).sum();
+    assert_told_in_order(&printed.join("\n"), made);
+}
+
+/// The scenario's steps as the story prints them.
+fn printed(report: &ScenarioReport) -> String {
+    let steps: Vec<String> = report.steps.iter().map(Step::to_string).collect();
+    steps.join("\n")
+}
+
+/// Checks that the story, as printed, tells the `made` transitions once each, each on the line
+/// after what caused it: a counted failure opens the circuit (the call's, or its last
+/// attempt's), the wait ends the open period, and the probe's outcome closes or opens it.
+fn assert_told_in_order(printed: &str, made: u64) {
+    let mut previous = "";
+    let mut call = "";
+    let mut told = 0;
+    for line in printed.lines().map(str::trim) {
+        if let Some(transition) = line.strip_prefix("circuit ") {
+            told += 1;
+            // What the line before must say, and what the call's own line must say.
+            let (previous_says, call_says) = if transition.contains("closed -> open") {
+                ("counted failure", "")
+            } else if transition.contains("open -> half-open") {
+                ("... waited", "")
+            } else if transition.contains("half-open -> closed") {
+                ("success", "(the probe)")
+            } else if transition.contains("half-open -> open") {
+                ("counted failure", "(the probe)")
+            } else {
+                panic!("an unexpected transition: {line}\n{printed}");
+            };
+            assert!(
+                previous.contains(previous_says) && call.contains(call_says),
+                "`{line}` follows `{previous}` (of `{call}`), which does not say \
+                 `{previous_says}` (and `{call_says}`):\n{printed}"
+            );
+        } else {
+            if line.starts_with("call ") {
+                call = line;
+            }
+            previous = line;
+        }
+    }
+    assert_eq!(told, made, "every transition is told once:\n{printed}");
+    assert!(made > 0);
 }
 
 // With retries: where they help, where the circuit cuts them short, and what they leave alone.
@@ -324,6 +370,13 @@ async fn retrying_stops_at_once_when_the_circuit_opens() {
     assert_eq!(calls[6], [tried("500", Failure, None)]);
     assert_eq!(report.hits, 3);
     assert_eq!(report.phase, Open);
+    // The trip is printed below the attempt that caused it.
+    let printed = printed(&report);
+    assert!(
+        printed.contains("attempt 2: 500, counted failure\n           circuit"),
+        "{printed}"
+    );
+    assert_told_in_order(&printed, 3);
 }
 
 #[tokio::test]
@@ -346,6 +399,7 @@ async fn retries_cannot_help_answers_that_time_out_and_the_circuit_stops_them() 
     );
     assert_eq!(report.answered(), 0);
     assert_eq!(report.hits, 4, "three attempts, then the probe");
+    assert_told_in_order(&printed(&report), 3);
 }
 
 #[tokio::test]

@@ -61,6 +61,15 @@ impl UpstreamError {
     }
 }
 
+/// [`Client::get`] as it is written in this file: the story prints it first, so that the demo
+/// shows the function its calls go through. A test checks that the two stay the same.
+pub const GET_SOURCE: &str = concat!(
+    "#[failfast(breaker = self.breaker(scenario), when = UpstreamError::counts)]\n",
+    "pub async fn get(&self, scenario: Scenario) -> Result<Option<String>, UpstreamError> {\n",
+    "    self.fetch(scenario).await\n",
+    "}\n",
+);
+
 /// Why the client could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -227,6 +236,12 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_source_the_story_prints_is_the_guarded_function_as_written() {
+        let written: String = GET_SOURCE.lines().map(|l| format!("    {l}\n")).collect();
+        assert!(include_str!("client.rs").contains(&written), "{written}");
+    }
 
     #[test]
     fn retry_after_reads_seconds_only() {

@@ -40,7 +40,8 @@ pub use client::{Client, ClientConfig, ClientError, UpstreamError};
 pub use retries::Tried;
 pub use server::{Upstream, UpstreamConfig};
 pub use story::{
-    Config, Progress, ScenarioReport, Step, StoryError, Verdict, run, run_scenario, summary,
+    Config, Progress, ScenarioReport, Step, StoryError, Verdict, introduction, run, run_scenario,
+    summary,
 };
 
 /// One way the upstream misbehaves, and the route that shows it.

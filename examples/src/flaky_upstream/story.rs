@@ -216,6 +216,23 @@ pub enum Progress<'a> {
     Finished(&'a ScenarioReport),
 }
 
+/// What the story says before its first scenario: what the upstream does, and the guarded
+/// function that every call goes through ([`GET_SOURCE`](super::client::GET_SOURCE)).
+pub fn introduction() -> String {
+    let source: String = super::client::GET_SOURCE
+        .lines()
+        .map(|line| format!("    {line}\n"))
+        .collect();
+    format!(
+        "A mock upstream on 127.0.0.1 misbehaves in five ways, one route each. The client calls \
+         each route\nthrough this function, with a circuit per route \
+         (examples/src/flaky_upstream/client.rs):\n\n{source}\n\
+         `when` counts 5xx, 429, time-outs and transport errors against the circuit; a 404 does \
+         not count.\nEach call is printed with what the breaker did, then what it did to the \
+         circuit."
+    )
+}
+
 /// Starts the mock upstream and the client, runs every scenario in order, stops the upstream,
 /// and returns one report per scenario. `on_progress` hears each step as it happens.
 pub async fn run(
