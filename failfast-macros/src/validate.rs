@@ -192,11 +192,16 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
         // Each attempt gets its own copy of each argument, which needs a name to copy.
         for input in &function.sig.inputs {
             match input {
-                syn::FnArg::Receiver(receiver) if receiver.reference.is_none() => errors.at(
-                    input,
-                    "a function with `retry` cannot take `self` by value: each attempt needs \
-                     it again; take `&self`",
-                ),
+                // `self`, `mut self` and `self: Type`: not the `&self` / `&mut self` shorthand.
+                syn::FnArg::Receiver(receiver)
+                    if !matches!(receiver.kind, syn::ReceiverKind::Reference(..)) =>
+                {
+                    errors.at(
+                        input,
+                        "a function with `retry` cannot take `self` by value: each attempt \
+                         needs it again; take `&self`",
+                    );
+                }
                 syn::FnArg::Typed(typed) if !matches!(&*typed.pat, syn::Pat::Ident(_)) => {
                     errors.at(
                         &typed.pat,
@@ -214,8 +219,10 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
         // into the expansion. Say it here, at the argument.
         for input in &function.sig.inputs {
             let exclusive = match input {
+                // `&mut self`: syn 3 keeps that `mut` in the reference, not in `mutability`
+                // (which is `mut self`'s).
                 syn::FnArg::Receiver(receiver) => {
-                    receiver.reference.is_some() && receiver.mutability.is_some()
+                    matches!(receiver.kind, syn::ReceiverKind::Reference(_, _, Some(_)))
                 }
                 syn::FnArg::Typed(typed) => {
                     matches!(&*typed.ty, Type::Reference(r) if r.mutability.is_some())
