@@ -18,6 +18,7 @@ pub use returns::{Fallible, FromOpen, FromTimedOut, IntoResult};
 
 use crate::asked::Asked;
 use crate::breaker::Breaker;
+use crate::builder::Builder;
 use crate::error::Error;
 use crate::name::Name;
 use crate::policy::TripPolicy;
@@ -34,16 +35,7 @@ pub fn registered(
     threshold: u32,
     function: &'static str,
 ) -> Breaker {
-    let site = Site {
-        function,
-        open_for,
-        threshold,
-    };
-    Registry::global().get_or_create_for_macro(name.into(), site, |builder| {
-        builder
-            .open_for(open_for)
-            .trip(TripPolicy::consecutive_failures(threshold))
-    })
+    register(name, open_for, threshold, function, |builder| builder)
 }
 
 /// The registry's breaker for `name`, made on first use by `function`, with its circuit in
@@ -55,16 +47,30 @@ pub fn registered_in(
     function: &'static str,
     store: impl Store,
 ) -> Breaker {
+    register(name, open_for, threshold, function, |builder| {
+        builder.store(store)
+    })
+}
+
+/// The registry's breaker for `name` with the macro's settings, and what `more` adds to them.
+fn register(
+    name: &'static str,
+    open_for: Duration,
+    threshold: u32,
+    function: &'static str,
+    more: impl FnOnce(Builder) -> Builder,
+) -> Breaker {
     let site = Site {
         function,
         open_for,
         threshold,
     };
     Registry::global().get_or_create_for_macro(name.into(), site, |builder| {
-        builder
-            .open_for(open_for)
-            .trip(TripPolicy::consecutive_failures(threshold))
-            .store(store)
+        more(
+            builder
+                .open_for(open_for)
+                .trip(TripPolicy::consecutive_failures(threshold)),
+        )
     })
 }
 
@@ -134,10 +140,7 @@ where
     }
     let asked = Asked::default();
     let result = breaker.call_if(|e| asked.ask(counts, e), || body().into_result());
-    match answer_or_fall_back(result, asked.answer() == Some(true)) {
-        Ok(answer) => R::from_result(answer),
-        Err(error) => fallback(error),
-    }
+    answer_or_fall_back(result, asked.answer() == Some(true)).unwrap_or_else(fallback)
 }
 
 /// A guarded sync call to a function that cannot fail but by panicking: the fallback answers
@@ -202,7 +205,7 @@ where
         .run_if(|e: &R::Error| asked.ask(counts, e), IntoResult::new(body))
         .await;
     match answer_or_fall_back(result, asked.answer() == Some(true)) {
-        Ok(answer) => R::from_result(answer),
+        Ok(answer) => answer,
         Err(error) => fallback(error).await,
     }
 }
@@ -323,10 +326,7 @@ where
     let result = retry
         .when(|e: &R::Error| asked.ask(&counts, e))
         .call(breaker, || body().into_result());
-    match retried_or_fall_back(result, &asked, &counts) {
-        Ok(answer) => R::from_result(answer),
-        Err(error) => fallback(error),
-    }
+    retried_or_fall_back(result, &asked, &counts).unwrap_or_else(fallback)
 }
 
 /// A guarded future with a time limit, whose error type takes the rejection and the time-out.
@@ -389,7 +389,7 @@ where
             .await;
         let counted = counted(&result, &asked, &counts);
         match answer_or_fall_back(result, counted) {
-            Ok(answer) => R::from_result(answer),
+            Ok(answer) => answer,
             Err(error) => fallback(error).await,
         }
     })
@@ -456,7 +456,7 @@ where
             .run(breaker, || IntoResult::new(attempt()))
             .await;
         match retried_or_fall_back(result, &asked, &counts) {
-            Ok(answer) => R::from_result(answer),
+            Ok(answer) => answer,
             Err(error) => fallback(error).await,
         }
     })
@@ -527,7 +527,7 @@ where
             .run(breaker, || IntoResult::new(attempt()))
             .await;
         match retried_or_fall_back(result, &asked, &counts) {
-            Ok(answer) => R::from_result(answer),
+            Ok(answer) => answer,
             Err(error) => fallback(error).await,
         }
     })
@@ -536,11 +536,11 @@ where
 /// A retried call's answer, or what the fallback must answer instead: for a refusal, or a last
 /// error that counted. `asked` holds what `counts` answered last, which was about the last
 /// error: every error is asked about once, by the breaker or, for a time-out, by the policy.
-fn retried_or_fall_back<T, E>(
-    result: Result<T, RetryError<E>>,
+fn retried_or_fall_back<R: Fallible>(
+    result: Result<R::Ok, RetryError<R::Error>>,
     asked: &Asked,
-    counts: impl FnOnce(&E) -> bool,
-) -> Result<Result<T, E>, Error<E>> {
+    counts: impl FnOnce(&R::Error) -> bool,
+) -> Result<R, Error<R::Error>> {
     let result = result.map_err(Error::from);
     let counted = counted(&result, asked, counts);
     answer_or_fall_back(result, counted)
@@ -573,13 +573,13 @@ fn rejection_into_error<T, E: FromOpen>(result: Result<T, Error<E>>) -> Result<T
 /// The function's own answer, or, for a rejection or a counted failure, what the fallback must
 /// answer instead. Errors that did not count are answered as they are.
 #[inline(always)]
-fn answer_or_fall_back<T, E>(
-    result: Result<T, Error<E>>,
+fn answer_or_fall_back<R: Fallible>(
+    result: Result<R::Ok, Error<R::Error>>,
     counted: bool,
-) -> Result<Result<T, E>, Error<E>> {
+) -> Result<R, Error<R::Error>> {
     match result {
-        Ok(value) => Ok(Ok(value)),
-        Err(Error::Inner(error)) if !counted => Ok(Err(error)),
+        Ok(value) => Ok(R::from_result(Ok(value))),
+        Err(Error::Inner(error)) if !counted => Ok(R::from_result(Err(error))),
         Err(error) => Err(error),
     }
 }
