@@ -7,8 +7,9 @@ use syn::{Block, Expr, FnArg, ItemFn, Pat, Path, Stmt, Type};
 
 use crate::retry::duration_tokens;
 
-use crate::parse::{Arm, Fallback};
-use crate::returns::{Returns, mentions_impl_trait, output_type, returns};
+use crate::counts::counts_tokens;
+use crate::parse::Fallback;
+use crate::returns::{Returns, mentions_impl_trait, output_type, returns, spelled_error};
 use crate::validate::{Breaker, Counts, Plan};
 
 /// How the body is guarded.
@@ -64,7 +65,9 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
             Guarding::Fallible
         }
         Returns::Unknown if nameable.is_some() => Guarding::ByType,
-        Returns::Unknown => Guarding::Total,
+        // Without a type to dispatch on (`ApiResult<impl Display>`), its errors must count:
+        // a `Result` under another name is far likelier than a total function under one.
+        Returns::Unknown => Guarding::Fallible,
     };
     let fallible = guarding == Guarding::Fallible;
     let output_span = output
@@ -74,11 +77,21 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
 
     let breaker = breaker_tokens(&krate, breaker, &function.sig.ident);
     let enabled = enabled.map_or_else(|| quote!(true), |e| e.to_token_stream());
-    let counts = counts_tokens(&krate, counts);
+    let counts = counts_tokens(&krate, counts, output.as_ref().and_then(spelled_error));
     let asynchronous = !matches!(shape, Shape::Sync);
+    let fallback_closure = matches!(fallback, Some(Fallback::Closure(_)));
+    // The error type a fallback is given, named where it can be, so that a mismatch names
+    // it; a `Result` under another name is known to be one only to the compiler.
+    let error = match (guarding, nameable.as_ref()) {
+        (Guarding::Total, _) => quote!(::core::convert::Infallible),
+        (Guarding::Fallible, Some(ty)) if returns(output.as_ref()) == Returns::Result => {
+            quote!(<#ty as #krate::__private::Fallible>::Error)
+        }
+        _ => quote!(_),
+    };
     let fallback = fallback.map(|fallback| match fallback {
         Fallback::Function(path) => {
-            fallback_tokens(&krate, &path, nameable.as_ref(), guarding, asynchronous)
+            fallback_tokens(&krate, &path, nameable.as_ref(), &error, asynchronous)
         }
         // Typed by the helper it is given to.
         Fallback::Closure(closure) => closure.into_token_stream(),
@@ -166,10 +179,12 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
         Shape::Sync => {
             // The body's statements, not its block: a block of one expression inside the
             // closure's braces would raise `unused_braces` at the user's braces.
-            // Called in place, the body borrows the arguments it only reads, which a fallback
-            // closure can then read too; a retried body moves them, to copy for each attempt.
+            // The body owns the arguments, which are dropped when it ends, before any fallback
+            // runs (a lock guard passed in is released for it). A closure fallback reads them
+            // too: the body then borrows the arguments it only reads (a retried one copies them
+            // for each attempt from the borrow), and they are dropped when the function returns.
             let stmts = &function.block.stmts;
-            let capture = retried.then(|| quote!(move));
+            let capture = (!fallback_closure).then(|| quote!(move));
             let closure = match &output {
                 Some(ty) if !mentions_impl_trait(ty) => {
                     quote!(#capture || -> #ty { #copies #(#stmts)* })
@@ -236,8 +251,13 @@ fn argument_copies(function: &mut ItemFn) -> TokenStream {
                         }
                         // Spanned at the argument's type: a type that is not `Clone` is
                         // reported there.
+                        // Unused when only a closure fallback reads the argument.
                         ty => quote_spanned! {ty.span()=>
-                            #[allow(clippy::clone_on_copy, clippy::redundant_clone)]
+                            #[allow(
+                                unused_variables,
+                                clippy::clone_on_copy,
+                                clippy::redundant_clone
+                            )]
                             let #mutability #name = ::core::clone::Clone::clone(&#name);
                         },
                     })
@@ -256,7 +276,7 @@ pub(crate) fn is_asynchronous(function: &ItemFn) -> bool {
 }
 
 /// `tokens` with every span set to `span`, so that errors about them point there.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut token| {
@@ -359,131 +379,35 @@ fn breaker_tokens(krate: &Path, breaker: Breaker, function: &syn::Ident) -> Toke
     }
 }
 
-fn counts_tokens(krate: &Path, counts: Counts) -> TokenStream {
-    match counts {
-        Counts::Every => quote!(#krate::__private::every),
-        Counts::Predicate(predicate) => predicate.into_token_stream(),
-        Counts::Patterns(arms) => {
-            let (types, patterns): (Vec<&Arm>, Vec<&Arm>) =
-                arms.iter().partition(|arm| error_type(arm).is_some());
-            let matched = (!patterns.is_empty()).then(|| {
-                let arms = patterns.iter().map(|arm| {
-                    let pat = &arm.pat;
-                    let guard = arm.guard.as_ref().map(|g| quote!(if #g));
-                    quote!(#pat #guard => true,)
-                });
-                quote! {{
-                    #[allow(unreachable_patterns)]
-                    let __failfast_matched = match __failfast_error {
-                        #(#arms)*
-                        _ => false,
-                    };
-                    __failfast_matched
-                }}
-            });
-            let caused = (!types.is_empty()).then(|| {
-                let types: Vec<Path> = types.iter().filter_map(|arm| error_type(arm)).collect();
-                let checks = types.iter().map(|ty| {
-                    quote_spanned!(ty.span()=> #krate::__private::caused_by::<#ty>(__failfast_root))
-                });
-                // At the first error type: an error with no chain to look in is reported there.
-                let root = respan(
-                    quote!((&&&#krate::__private::Chain(__failfast_error)).root()),
-                    types[0].span(),
-                );
-                quote! {{
-                    #[allow(unused_imports)]
-                    use #krate::__private::{DynRoot as _, SharedRoot as _};
-                    let __failfast_root = #root;
-                    #(#checks)||*
-                }}
-            });
-            let either = matched.into_iter().chain(caused);
-            quote! {
-                |__failfast_error: &_| { #((#either))||* }
-            }
-        }
-    }
-}
-
-/// The error type an entry of `exceptions = [...]` names, if it names one rather than a
-/// pattern: `std::io::Error`, `TimeoutError`, as Python's `exceptions=[IOError]`. A path whose
-/// last two names are capitalized (`ApiError::Timeout`, `Self::Timeout`) is a variant.
-fn error_type(arm: &Arm) -> Option<Path> {
-    if arm.guard.is_some() {
-        return None;
-    }
-    let path: Path = match &arm.pat {
-        Pat::Path(path) if path.qself.is_none() => path.path.clone(),
-        Pat::Ident(ident)
-            if ident.by_ref.is_none() && ident.mutability.is_none() && ident.subpat.is_none() =>
-        {
-            ident.ident.clone().into()
-        }
-        _ => return None,
-    };
-    let capitalized = |ident: &syn::Ident| {
-        ident
-            .to_string()
-            .trim_start_matches("r#")
-            .starts_with(|c: char| c.is_uppercase())
-    };
-    let mut names = path.segments.iter().rev();
-    let last = names.next()?;
-    let named_type = capitalized(&last.ident)
-        && last.arguments.is_none()
-        && names
-            .next()
-            .is_none_or(|parent| !capitalized(&parent.ident));
-    named_type.then_some(path)
-}
-
 /// The fallback, checked where the user wrote it: a fallback of the wrong signature is one
-/// error at the path, saying the signature it must have.
+/// error at the path, naming the signature it must have. A function whose type has no name
+/// (`impl Trait`) passes it as it is, typed by the helper that calls it.
 fn fallback_tokens(
     krate: &Path,
     path: &Path,
     output: Option<&Type>,
-    guarding: Guarding,
+    error: &TokenStream,
     asynchronous: bool,
 ) -> TokenStream {
     let span = path.span();
-    // The error type, named where it can be, so that a mismatch names it.
-    let error = match (guarding, output) {
-        (Guarding::Total, _) => quote!(::core::convert::Infallible),
-        (Guarding::Fallible, Some(ty)) => quote!(<#ty as #krate::__private::Fallible>::Error),
-        _ => quote!(_),
+    let Some(output) = output else {
+        return path.to_token_stream();
     };
-    let output = output.map_or_else(|| quote!(_), |ty| ty.to_token_stream());
-    let (check, call) = if asynchronous {
-        // The function itself, not the pointer: rustc then suggests making it `async` when
-        // it is not.
-        (
-            quote!(async_fallback),
-            quote!(#path(__failfast_error).await),
-        )
+    let tokens = if asynchronous {
+        // The path called as it is: rustc suggests making it `async` when it is not.
+        quote! {
+            move |__failfast_error| async move {
+                let __failfast_answer: #output = #path(
+                    <#krate::Error<#error> as #krate::__private::GivenAs<_>>::given(
+                        __failfast_error,
+                    ),
+                )
+                .await;
+                __failfast_answer
+            }
+        }
     } else {
-        (
-            quote!(fallback),
-            quote!(__failfast_fallback(__failfast_error)),
-        )
+        quote!(#krate::__private::fallback::<#error, #output, _>(#path))
     };
-    let answer = quote! {
-        #krate::__private::FallbackReturns::<#output>::into_answer({
-            let __failfast_error =
-                #krate::__private::FallbackTakes::<#error, #output>::from_error(__failfast_error);
-            #call
-        })
-    };
-    let answer = if asynchronous {
-        quote!(async move { #answer })
-    } else {
-        answer
-    };
-    let tokens = quote! {{
-        #[allow(unused_variables)]
-        let __failfast_fallback = #krate::__private::#check::<#error, #output, _, _>(#path);
-        move |__failfast_error| #answer
-    }};
     respan(tokens, span)
 }

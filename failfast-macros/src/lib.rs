@@ -1,6 +1,7 @@
 //! The `#[failfast]` attribute macro. Use it through the `failfast` crate, which re-exports it:
 //! `use failfast::failfast;`.
 
+mod counts;
 mod expand;
 mod parse;
 mod retry;
@@ -40,8 +41,9 @@ use proc_macro::TokenStream;
 /// `#[from] failfast::Open` variant. Then one probe call is let through: its success closes the
 /// circuit, its failure opens it again. The function's signature stays as written.
 ///
-/// The function returns a `Result` under any name: `io::Result<T>`, `anyhow::Result<T>`, or an
-/// alias of your own, `type ApiResult<T> = Result<T, ApiError>`, decided by the type. An error
+/// The function returns a `Result` under any name: `io::Result<T>` (failfast converts `Open`
+/// and `TimedOut` into `io::Error`s), `anyhow::Result<T>`, or an alias of your own,
+/// `type ApiResult<T> = Result<T, ApiError>`, decided by the type. An error
 /// type without `From<failfast::Open>` is a compile error at the return type that says what to
 /// add; so is a fallback of the wrong signature, at the fallback.
 ///
@@ -66,10 +68,17 @@ use proc_macro::TokenStream;
 ///   unchanged and count as nothing. Without it every `Err` counts. An entry may also name an
 ///   error type, as in Python's `exceptions=[IOError]`: `exceptions = [std::io::Error,
 ///   TimeoutError]` counts an error that is of that type or was caused by one (found in its
-///   `source()` chain), on `anyhow::Result`, `Box<dyn Error + Send + Sync>` and any
-///   `std::error::Error` enum alike. A path whose last two names are capitalized
-///   (`ApiError::Timeout`) is a variant; a capitalized name alone (`TimeoutError`) or after a
-///   module (`std::io::Error`) is a type, so write variants with their enum.
+///   `source()` chain), on `anyhow::Result`, `Box<dyn Error (+ Send (+ Sync))>`, `Box<E>`,
+///   `Arc<E>` and any `std::error::Error` enum alike; an `io::Error` wrapping an error
+///   (`io::Error::other(e)`) is looked into. A path whose last two names are capitalized
+///   (`ApiError::Timeout`) is a variant; a capitalized name alone (`TimeoutError`), after a
+///   module (`std::io::Error`) or with type arguments (`Wrapped::<io::Error>`) is a type, so
+///   write variants with their enum. A name in capitals (`libc::EAGAIN`) is a constant,
+///   compared with the error; the function's own error type (`exceptions = [ApiError]`)
+///   counts every error. What the chain does not show is not found: a thiserror
+///   `#[error(transparent)]` variant forwards `source()` past the error it wraps, and an
+///   `anyhow` context is not in the chain; list such a variant by its pattern
+///   (`ApiError::Io(_)`, `ApiError::TimedOut(_)`).
 /// - `when = <predicate>`: like `exceptions`, for conditions a pattern cannot say; any
 ///   `Fn(&E) -> bool`.
 /// - `threshold = N`: open after `N` counted failures in a row (default 1).
@@ -84,14 +93,18 @@ use proc_macro::TokenStream;
 ///   return type. Errors that do not count are returned as they are, without the fallback.
 ///   With a fallback, the function may return a type that is not a `Result`; its body then
 ///   fails only by panicking, and the fallback (taking `failfast::Error<std::convert::Infallible>`)
-///   answers while the circuit is open.
+///   answers while the circuit is open. A generic fallback (`fn zero<R: Default>(_:
+///   failfast::Error<E>) -> R`) serves many functions. The body's arguments are dropped when
+///   it ends, before the fallback runs: a lock guard or pooled connection passed in is free
+///   again for it.
 /// - `fallback = |error| ...`: a closure, for a fallback that needs `self` or the arguments,
 ///   such as an answer cached per key: `fallback = |_| self.cached(sku)`; on an async
 ///   function it returns a future, `fallback = move |_| async move { self.cached(sku) }`. It
 ///   borrows what the body does not take: `&self`, references and `Copy` arguments always, and
 ///   on a sync function without `retry` an owned argument the body only reads. An argument the
 ///   body consumes is gone by then (the compiler says so); take it by reference instead. No
-///   argument needs to be `Clone`.
+///   argument needs to be `Clone`. The arguments then live until the function returns, after
+///   the fallback. A method is given as a closure: `fallback = |e| self.cached(e)`.
 /// - `retry = N`: call the body again after a counted failure, up to `N` attempts in all,
 ///   waiting 100 ms, then 200 ms, ... (at most 10 s) between them. Each attempt goes through
 ///   the breaker; retrying stops at once when the circuit opens, and is limited to a share of

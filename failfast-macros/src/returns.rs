@@ -57,6 +57,25 @@ pub(crate) fn future_output(ty: &Type) -> Option<&Type> {
     })
 }
 
+/// `E` in a return type spelled `Result<T, E>`.
+pub(crate) fn spelled_error(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let mut types = args.args.iter().filter_map(|arg| match arg {
+        GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    });
+    types.nth(1)
+}
+
 fn single_type_argument(arguments: &PathArguments) -> Option<&Type> {
     let PathArguments::AngleBracketed(args) = arguments else {
         return None;

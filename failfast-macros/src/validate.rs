@@ -10,7 +10,7 @@ use syn::{Expr, Ident, ItemFn, Lit, LitStr, Path, ReturnType, Type};
 use crate::expand::is_asynchronous;
 use crate::parse::{Args, Arm, Fallback, Named};
 use crate::retry::RetrySpec;
-use crate::returns::{Returns, output_type, returns};
+use crate::returns::{Returns, future_output, output_type, returns};
 
 /// What the expansion does.
 pub(crate) struct Plan {
@@ -234,6 +234,24 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
                     "an async function with `retry` cannot take `&mut`: each attempt's future \
                      would need the same borrow; take `&` and change state through a `Mutex` \
                      or an atomic",
+                );
+            }
+        }
+    }
+    if function.sig.asyncness.is_none() && !is_asynchronous(function) {
+        if let syn::ReturnType::Type(_, ty) = &function.sig.output {
+            if future_output(ty).is_some() {
+                // Guarded as a sync function, its closure would have to produce the future's
+                // output: two type errors, neither saying what to write.
+                let tail: &dyn ToTokens = match function.block.stmts.last() {
+                    Some(tail) => tail,
+                    None => &function.block,
+                };
+                errors.at(
+                    tail,
+                    "`#[failfast]` guards a function returning a future when its body ends in an \
+                     `async` block (or `Box::pin(async move { .. })`): write \
+                     `async move { inner().await }`, or make the function `async fn`",
                 );
             }
         }

@@ -297,6 +297,26 @@ impl fmt::Display for Open {
 
 impl std::error::Error for Open {}
 
+/// A refusal as an `io::Error` of kind [`Other`](std::io::ErrorKind::Other) that holds the
+/// `Open`, so that a function returning `io::Result` can be guarded: the `Open` is found again
+/// with `get_ref()` and `downcast_ref::<Open>()`.
+///
+/// ```
+/// use std::{io, time::Duration};
+/// use failfast::{Breaker, Open};
+///
+/// let breaker = Breaker::new("disk", Duration::from_secs(10));
+/// breaker.force_open(Duration::from_secs(10));
+/// let error = io::Error::from(breaker.try_acquire().unwrap_err());
+/// assert_eq!(error.kind(), io::ErrorKind::Other);
+/// assert!(error.get_ref().unwrap().downcast_ref::<Open>().is_some());
+/// ```
+impl From<Open> for std::io::Error {
+    fn from(open: Open) -> Self {
+        std::io::Error::other(open)
+    }
+}
+
 /// A guarded call that did not finish within its time limit
 /// ([`Breaker::run_within`](crate::Breaker::run_within), a retry's `call_timeout`). It counts as
 /// a failure of the circuit, and reaches the caller through the call's own error type, which
@@ -320,6 +340,23 @@ impl std::error::Error for Open {}
 #[error("no answer within {limit:?}")]
 pub struct TimedOut {
     limit: Duration,
+}
+
+/// A time-out as an `io::Error` of kind [`TimedOut`](std::io::ErrorKind::TimedOut) that holds
+/// the `TimedOut`, so that a function returning `io::Result` can have a `call_timeout`.
+///
+/// ```
+/// use std::{io, time::Duration};
+/// use failfast::TimedOut;
+///
+/// let error = io::Error::from(TimedOut::after(Duration::from_secs(3)));
+/// assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+/// assert_eq!(error.to_string(), "no answer within 3s");
+/// ```
+impl From<TimedOut> for std::io::Error {
+    fn from(timed_out: TimedOut) -> Self {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, timed_out)
+    }
 }
 
 impl TimedOut {

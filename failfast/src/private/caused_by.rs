@@ -2,11 +2,14 @@
 //! the call's error counts if it, or an error in its `source()` chain, is of that type.
 //!
 //! The chain starts at the error itself for an error type (`E: Error`), and at the error it
-//! holds for the erased kinds (`anyhow::Error`, `Box<dyn Error + Send + Sync>`), which deref to
-//! `dyn Error`. `(&&&Chain(error)).root()` finds whichever applies: the erased kinds' methods,
-//! on more references, are tried before `Chain::root`.
+//! holds for the erased kinds (`anyhow::Error`, `Box<dyn Error + Send + Sync>`,
+//! `Box<dyn Error + Send>`, `Box<dyn Error>`), which deref to `dyn Error`, and for boxes of an
+//! error type (`Box<E>`, `Arc<E>`). `(&&&&Chain(error)).root()` finds whichever applies: the
+//! methods on more references are tried first, `Chain::root` last. An `io::Error` that wraps
+//! an error (`io::Error::other(e)`) is followed into it, which its `source()` skips.
 
 use std::error::Error;
+use std::io;
 use std::ops::Deref;
 
 /// The call's error, to look for a type in.
@@ -43,7 +46,7 @@ pub trait SharedRoot<'e> {
     fn root(&self) -> &'e (dyn Error + 'static);
 }
 
-impl<'e, E> SharedRoot<'e> for &&Chain<'e, E>
+impl<'e, E> SharedRoot<'e> for &&&Chain<'e, E>
 where
     E: Deref<Target = dyn Error + Send + Sync + 'static>,
 {
@@ -59,7 +62,7 @@ pub trait DynRoot<'e> {
     fn root(&self) -> &'e (dyn Error + 'static);
 }
 
-impl<'e, E> DynRoot<'e> for &&&Chain<'e, E>
+impl<'e, E> DynRoot<'e> for &&&&Chain<'e, E>
 where
     E: Deref<Target = dyn Error + 'static>,
 {
@@ -69,14 +72,60 @@ where
     }
 }
 
-/// Whether `error`, or an error in its `source()` chain, is a `T`.
+/// The chain of an erased error that may be sent: `Box<dyn Error + Send>`.
+pub trait SendRoot<'e> {
+    /// The error held, as the first link of its chain.
+    fn root(&self) -> &'e (dyn Error + 'static);
+}
+
+impl<'e, E> SendRoot<'e> for &&Chain<'e, E>
+where
+    E: Deref<Target = dyn Error + Send + 'static>,
+{
+    #[inline(always)]
+    fn root(&self) -> &'e (dyn Error + 'static) {
+        &**self.0
+    }
+}
+
+/// The chain of a boxed error type: `Box<E>`, `Arc<E>`, starting at the `E` held.
+pub trait BoxedRoot<'e> {
+    /// The error held, as the first link of its chain.
+    fn root(&self) -> &'e (dyn Error + 'static);
+}
+
+impl<'e, E, T> BoxedRoot<'e> for &Chain<'e, E>
+where
+    E: Deref<Target = T>,
+    T: Error + 'static,
+{
+    #[inline(always)]
+    fn root(&self) -> &'e (dyn Error + 'static) {
+        &**self.0
+    }
+}
+
+/// How many links of a `source()` chain are looked at: a chain that loops ends here.
+const MOST_LINKS: usize = 64;
+
+/// Whether `error`, or an error in its `source()` chain, is a `T`. An `io::Error` wrapping an
+/// error is followed into it (its `source()` is the wrapped error's source, skipping it).
 pub fn caused_by<T: Error + 'static>(error: &(dyn Error + 'static)) -> bool {
     let mut link = Some(error);
-    while let Some(error) = link {
+    for _ in 0..MOST_LINKS {
+        let Some(error) = link else {
+            return false;
+        };
         if error.is::<T>() {
             return true;
         }
-        link = error.source();
+        link = match error
+            .downcast_ref::<std::io::Error>()
+            .and_then(io::Error::get_ref)
+        {
+            Some(wrapped) => Some(wrapped),
+            None => error.source(),
+        };
     }
     false
 }

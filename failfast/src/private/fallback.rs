@@ -1,59 +1,35 @@
 //! A `fallback = path` of `#[failfast]`, checked where it is written: a fallback of the wrong
-//! signature is one error at the path, saying the signature it must have.
+//! signature is one error at the path, which names the signature it must have.
 
 use crate::error::Error;
 
-/// The argument a fallback takes: the call's [`Error`].
+/// The fallback of a sync function returning `R`, whose calls fail with `E`. A generic
+/// fallback (`fn zero<R: Default>(_: Error<E>) -> R`) learns its types from the bound.
+#[inline(always)]
+pub fn fallback<E, R, F>(fallback: F) -> F
+where
+    F: FnOnce(Error<E>) -> R,
+{
+    fallback
+}
+
+/// The call's error as the argument `A` an async fallback takes: the expansion calls the
+/// fallback itself (so that rustc suggests making it `async` when it is not) with this.
 #[diagnostic::on_unimplemented(
-    message = "this fallback takes `{Self}`, but it is given the call's `failfast::Error<{E}>`",
-    label = "a fallback of this function is a `fn(failfast::Error<{E}>) -> {R}`",
+    message = "this fallback takes `{A}`, but it is given the call's `{Self}`",
+    label = "a fallback of this function takes a `{Self}`",
     note = "the `failfast::Error` says whether the circuit refused the call (`Error::Open`) or \
             the call failed (`Error::Inner`)"
 )]
-pub trait FallbackTakes<E, R> {
-    /// The argument, made of the call's error.
-    fn from_error(error: Error<E>) -> Self;
+pub trait GivenAs<A> {
+    /// The call's error, as the fallback's argument.
+    fn given(self) -> A;
 }
 
-impl<E, R> FallbackTakes<E, R> for Error<E> {
+// The only implementation: a generic fallback's argument is learnt from the call's error.
+impl<E> GivenAs<Error<E>> for Error<E> {
     #[inline(always)]
-    fn from_error(error: Error<E>) -> Self {
-        error
-    }
-}
-
-/// What a fallback returns: what the function returns.
-#[diagnostic::on_unimplemented(
-    message = "this fallback returns `{Self}`, but the function it answers for returns `{R}`",
-    label = "a fallback of this function returns `{R}`, as the function does"
-)]
-pub trait FallbackReturns<R> {
-    /// The fallback's answer, as the function's.
-    fn into_answer(self) -> R;
-}
-
-impl<R> FallbackReturns<R> for R {
-    #[inline(always)]
-    fn into_answer(self) -> R {
+    fn given(self) -> Error<E> {
         self
     }
-}
-
-/// The fallback of a sync function returning `R`, whose calls fail with `E`.
-pub fn fallback<E, R, A, O>(fallback: fn(A) -> O) -> fn(A) -> O
-where
-    A: FallbackTakes<E, R>,
-    O: FallbackReturns<R>,
-{
-    fallback
-}
-
-/// The fallback of an async function returning `R`, whose calls fail with `E`: checked for
-/// its argument here, and for its answer where the expansion awaits it (so that a fallback that
-/// is not async is one error, which says to make it so).
-pub fn async_fallback<E, R, A, Fut>(fallback: fn(A) -> Fut) -> fn(A) -> Fut
-where
-    A: FallbackTakes<E, R>,
-{
-    fallback
 }

@@ -11,8 +11,8 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-pub use caused_by::{Chain, ChainedError, DynRoot, SharedRoot, caused_by};
-pub use fallback::{FallbackReturns, FallbackTakes, async_fallback, fallback};
+pub use caused_by::{BoxedRoot, Chain, ChainedError, DynRoot, SendRoot, SharedRoot, caused_by};
+pub use fallback::{GivenAs, fallback};
 pub use guard::{Guard, TotalGuard};
 pub use returns::{Fallible, FromOpen, FromTimedOut, IntoResult};
 
