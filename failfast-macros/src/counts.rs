@@ -83,11 +83,36 @@ pub(crate) fn counts_tokens(krate: &Path, counts: Counts, own: Option<&Type>) ->
     }
 }
 
-/// `pattern => true,` for an arm, its pattern behind `prefix`.
+/// `pattern => true,` for an arm, its pattern (each case of an or-pattern) behind `prefix`.
 fn arm_tokens(arm: &Arm, prefix: TokenStream) -> TokenStream {
-    let pat = &arm.pat;
+    let pat = match &arm.pat {
+        Pat::Or(or) if !prefix.is_empty() => {
+            let cases = or.cases.iter();
+            quote!(#(#prefix #cases)|*)
+        }
+        pat => quote!(#prefix #pat),
+    };
     let guard = arm.guard.as_ref().map(|g| quote!(if #g));
-    quote!(#prefix #pat #guard => true,)
+    quote!(#pat #guard => true,)
+}
+
+/// Whether a pattern is a constant: a path or name in capitals of more than one letter
+/// (`libc::EAGAIN`, `NOT_FOUND`), as Rust names constants and not types.
+fn is_constant(pat: &Pat) -> bool {
+    let last = match pat {
+        Pat::Path(path) if path.qself.is_none() => path.path.segments.last(),
+        Pat::Ident(ident) if ident.by_ref.is_none() && ident.subpat.is_none() => {
+            return constant_name(&ident.ident);
+        }
+        _ => None,
+    };
+    last.is_some_and(|last| last.arguments.is_none() && constant_name(&last.ident))
+}
+
+fn constant_name(ident: &syn::Ident) -> bool {
+    let name = ident.to_string();
+    let name = name.trim_start_matches("r#");
+    name.chars().count() > 1 && !name.chars().any(char::is_lowercase)
 }
 
 /// What `arm` is, for a function whose `Result` spells its error type `own`. An entry names a
@@ -95,6 +120,16 @@ fn arm_tokens(arm: &Arm, prefix: TokenStream) -> TokenStream {
 /// the name before it, if any, is not capitalized (`ApiError::Timeout`, `Self::Timeout` are
 /// variants); or when its last name has type arguments (`Wrapped::<io::Error>`).
 fn entry<'a>(arm: &'a Arm, own: Option<&Type>) -> Entry<'a> {
+    if let Pat::Or(or) = &arm.pat {
+        if or
+            .cases
+            .iter()
+            .all(|case| matches!(case, Pat::Path(_) | Pat::Ident(_)))
+            && or.cases.iter().any(|case| is_constant(case))
+        {
+            return Entry::Constant(arm);
+        }
+    }
     let path: Path = match &arm.pat {
         _ if arm.guard.is_some() => return Entry::Pattern(arm),
         Pat::Path(path) if path.qself.is_none() => path.path.clone(),
@@ -110,11 +145,7 @@ fn entry<'a>(arm: &'a Arm, own: Option<&Type>) -> Entry<'a> {
     };
     let name = |ident: &syn::Ident| ident.to_string().trim_start_matches("r#").to_owned();
     let capitalized = |ident: &syn::Ident| name(ident).starts_with(char::is_uppercase);
-    let constant = |ident: &syn::Ident| {
-        let name = name(ident);
-        name.chars().count() > 1 && !name.chars().any(char::is_lowercase)
-    };
-    if constant(&last.ident) {
+    if is_constant(&arm.pat) {
         return Entry::Constant(arm);
     }
     let parent = path.segments.iter().rev().nth(1);
@@ -123,13 +154,11 @@ fn entry<'a>(arm: &'a Arm, own: Option<&Type>) -> Entry<'a> {
     if !named_type {
         return Entry::Pattern(arm);
     }
-    // The function's own error type: a unit struct error is also a pattern that matches every
-    // error, and an enum one is no pattern at all.
-    let own_name = own.and_then(|own| match own {
-        Type::Path(own) if own.qself.is_none() => own.path.segments.last(),
-        _ => None,
-    });
-    if own_name.is_some_and(|own| own.ident == last.ident) {
+    // The function's own error type, spelled as its `Result<T, E>` spells it (`Error` alone is
+    // no proof: `anyhow::Error` and `std::io::Error` share the name): a unit struct error is
+    // also a pattern that matches every error, and an enum one is no pattern at all.
+    let spelling = |tokens: &dyn ToTokens| tokens.to_token_stream().to_string();
+    if own.is_some_and(|own| spelling(own) == spelling(&path)) {
         return Entry::Own;
     }
     Entry::ErrorType(path)

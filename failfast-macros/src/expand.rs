@@ -179,12 +179,12 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
         Shape::Sync => {
             // The body's statements, not its block: a block of one expression inside the
             // closure's braces would raise `unused_braces` at the user's braces.
-            // The body owns the arguments, which are dropped when it ends, before any fallback
-            // runs (a lock guard passed in is released for it). A closure fallback reads them
-            // too: the body then borrows the arguments it only reads (a retried one copies them
-            // for each attempt from the borrow), and they are dropped when the function returns.
+            // Called in place, the body borrows the arguments it only reads, which a fallback
+            // closure can then read too, and which `breaker = self.breaker` or `when` may
+            // borrow as well; they are dropped when the function returns. A retried body moves
+            // them, to copy for each attempt.
             let stmts = &function.block.stmts;
-            let capture = (!fallback_closure).then(|| quote!(move));
+            let capture = (retried && !fallback_closure).then(|| quote!(move));
             let closure = match &output {
                 Some(ty) if !mentions_impl_trait(ty) => {
                     quote!(#capture || -> #ty { #copies #(#stmts)* })

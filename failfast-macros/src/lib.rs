@@ -94,17 +94,18 @@ use proc_macro::TokenStream;
 ///   With a fallback, the function may return a type that is not a `Result`; its body then
 ///   fails only by panicking, and the fallback (taking `failfast::Error<std::convert::Infallible>`)
 ///   answers while the circuit is open. A generic fallback (`fn zero<R: Default>(_:
-///   failfast::Error<E>) -> R`) serves many functions. The body's arguments are dropped when
-///   it ends, before the fallback runs: a lock guard or pooled connection passed in is free
-///   again for it.
+///   failfast::Error<E>) -> R`) serves many functions. An argument the body does not consume
+///   (or, with `retry`, the original each attempt copies) lives until the function returns,
+///   after the fallback: to free a lock guard or a pooled connection for the fallback, drop it
+///   in the body (`drop(guard)`).
 /// - `fallback = |error| ...`: a closure, for a fallback that needs `self` or the arguments,
 ///   such as an answer cached per key: `fallback = |_| self.cached(sku)`; on an async
 ///   function it returns a future, `fallback = move |_| async move { self.cached(sku) }`. It
 ///   borrows what the body does not take: `&self`, references and `Copy` arguments always, and
 ///   on a sync function without `retry` an owned argument the body only reads. An argument the
 ///   body consumes is gone by then (the compiler says so); take it by reference instead. No
-///   argument needs to be `Clone`. The arguments then live until the function returns, after
-///   the fallback. A method is given as a closure: `fallback = |e| self.cached(e)`.
+///   argument needs to be `Clone`. A method is given as a closure:
+///   `fallback = |e| self.cached(e)`.
 /// - `retry = N`: call the body again after a counted failure, up to `N` attempts in all,
 ///   waiting 100 ms, then 200 ms, ... (at most 10 s) between them. Each attempt goes through
 ///   the breaker; retrying stops at once when the circuit opens, and is limited to a share of

@@ -11,6 +11,8 @@
 use std::error::Error;
 use std::io;
 use std::ops::Deref;
+use std::rc::Rc;
+use std::sync::Arc;
 
 /// The call's error, to look for a type in.
 pub struct Chain<'e, E>(pub &'e E);
@@ -88,15 +90,36 @@ where
     }
 }
 
-/// The chain of a boxed error type: `Box<E>`, `Arc<E>`, starting at the `E` held.
+/// The chain of a boxed error type: `Box<E>`, `Arc<E>`, `Rc<E>`, starting at the `E` held.
 pub trait BoxedRoot<'e> {
     /// The error held, as the first link of its chain.
     fn root(&self) -> &'e (dyn Error + 'static);
 }
 
-impl<'e, E, T> BoxedRoot<'e> for &Chain<'e, E>
+// For each box, not for any `Deref`: an error type of the user's that derefs to another error
+// is looked for as itself.
+impl<'e, T> BoxedRoot<'e> for &Chain<'e, Box<T>>
 where
-    E: Deref<Target = T>,
+    T: Error + 'static,
+{
+    #[inline(always)]
+    fn root(&self) -> &'e (dyn Error + 'static) {
+        &**self.0
+    }
+}
+
+impl<'e, T> BoxedRoot<'e> for &Chain<'e, Arc<T>>
+where
+    T: Error + 'static,
+{
+    #[inline(always)]
+    fn root(&self) -> &'e (dyn Error + 'static) {
+        &**self.0
+    }
+}
+
+impl<'e, T> BoxedRoot<'e> for &Chain<'e, Rc<T>>
+where
     T: Error + 'static,
 {
     #[inline(always)]
