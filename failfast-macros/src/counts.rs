@@ -125,7 +125,7 @@ fn entry<'a>(arm: &'a Arm, own: Option<&Type>) -> Entry<'a> {
             .cases
             .iter()
             .all(|case| matches!(case, Pat::Path(_) | Pat::Ident(_)))
-            && or.cases.iter().any(|case| is_constant(case))
+            && or.cases.iter().any(is_constant)
         {
             return Entry::Constant(arm);
         }
