@@ -31,6 +31,9 @@ pub(crate) fn counts_tokens(krate: &Path, counts: Counts, own: Option<&Type>) ->
         Counts::Patterns(arms) => arms,
     };
     let entries: Vec<Entry<'_>> = arms.iter().map(|arm| entry(arm, own)).collect();
+    if entries.iter().any(|entry| matches!(entry, Entry::Own)) {
+        return quote!(#krate::__private::every);
+    }
     let patterns: Vec<TokenStream> = entries
         .iter()
         .filter_map(|entry| match entry {
@@ -46,9 +49,6 @@ pub(crate) fn counts_tokens(krate: &Path, counts: Counts, own: Option<&Type>) ->
             _ => None,
         })
         .collect();
-    if entries.iter().any(|entry| matches!(entry, Entry::Own)) {
-        return quote!(#krate::__private::every);
-    }
     let matched = (!patterns.is_empty()).then(|| {
         quote! {{
             #[allow(unreachable_patterns)]
@@ -110,9 +110,13 @@ fn is_constant(pat: &Pat) -> bool {
 }
 
 fn constant_name(ident: &syn::Ident) -> bool {
-    let name = ident.to_string();
-    let name = name.trim_start_matches("r#");
+    let name = plain_name(ident);
     name.chars().count() > 1 && !name.chars().any(char::is_lowercase)
+}
+
+/// A name as written, without its `r#`.
+fn plain_name(ident: &syn::Ident) -> String {
+    ident.to_string().trim_start_matches("r#").to_owned()
 }
 
 /// What `arm` is, for a function whose `Result` spells its error type `own`. An entry names a
@@ -143,11 +147,10 @@ fn entry<'a>(arm: &'a Arm, own: Option<&Type>) -> Entry<'a> {
     let Some(last) = path.segments.last() else {
         return Entry::Pattern(arm);
     };
-    let name = |ident: &syn::Ident| ident.to_string().trim_start_matches("r#").to_owned();
-    let capitalized = |ident: &syn::Ident| name(ident).starts_with(char::is_uppercase);
     if is_constant(&arm.pat) {
         return Entry::Constant(arm);
     }
+    let capitalized = |ident: &syn::Ident| plain_name(ident).starts_with(char::is_uppercase);
     let parent = path.segments.iter().rev().nth(1);
     let named_type = capitalized(&last.ident)
         && (!last.arguments.is_none() || parent.is_none_or(|parent| !capitalized(&parent.ident)));

@@ -52,21 +52,23 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
         .as_ref()
         .filter(|ty| !mentions_impl_trait(ty))
         .cloned();
-    let guarding = match returns(output.as_ref()) {
+    let spelled = returns(output.as_ref());
+    let guarding = match spelled {
         Returns::Result => Guarding::Fallible,
         Returns::NotResult => Guarding::Total,
-        // Options that count errors say the function returns a `Result`.
+        // Only a fallback, and a type to dispatch on: the compiler decides.
         Returns::Unknown
-            if fallback.is_none()
-                || retry.is_some()
-                || call_timeout.is_some()
-                || !matches!(counts, Counts::Every) =>
+            if fallback.is_some()
+                && retry.is_none()
+                && call_timeout.is_none()
+                && matches!(counts, Counts::Every)
+                && nameable.is_some() =>
         {
-            Guarding::Fallible
+            Guarding::ByType
         }
-        Returns::Unknown if nameable.is_some() => Guarding::ByType,
-        // Without a type to dispatch on (`ApiResult<impl Display>`), its errors must count:
-        // a `Result` under another name is far likelier than a total function under one.
+        // Options that count errors say the function returns a `Result`; and without a type to
+        // dispatch on (`ApiResult<impl Display>`), its errors must count: a `Result` under
+        // another name is far likelier than a total function under one.
         Returns::Unknown => Guarding::Fallible,
     };
     let fallible = guarding == Guarding::Fallible;
@@ -84,7 +86,7 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
     // it; a `Result` under another name is known to be one only to the compiler.
     let error = match (guarding, nameable.as_ref()) {
         (Guarding::Total, _) => quote!(::core::convert::Infallible),
-        (Guarding::Fallible, Some(ty)) if returns(output.as_ref()) == Returns::Result => {
+        (Guarding::Fallible, Some(ty)) if spelled == Returns::Result => {
             quote!(<#ty as #krate::__private::Fallible>::Error)
         }
         _ => quote!(_),

@@ -238,7 +238,7 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
             }
         }
     }
-    if function.sig.asyncness.is_none() && !is_asynchronous(function) {
+    if !is_asynchronous(function) {
         if let syn::ReturnType::Type(_, ty) = &function.sig.output {
             if future_output(ty).is_some() {
                 // Guarded as a sync function, its closure would have to produce the future's
