@@ -202,6 +202,12 @@ impl Clock for SystemClock {
 /// It sets no alarms: an open circuit on it reads the clock on each call to learn whether its
 /// open period has ended.
 ///
+/// Each `#[tokio::test]` has a runtime of its own, whose paused time starts when the runtime is
+/// built. A breaker made in one test and called in another (a `#[failfast("name", ..)]`
+/// function's, made once per process) reads the time of the runtime it is called in: its
+/// readings start a day in, so a runtime that began before the clock was made reads earlier
+/// times rather than a standstill at zero.
+///
 /// ```
 /// use std::time::Duration;
 /// use failfast::{Breaker, TokioClock};
@@ -224,9 +230,14 @@ pub struct TokioClock {
     origin: tokio::time::Instant,
 }
 
+/// Where a [`TokioClock`]'s readings start: instants up to this long before its origin (another
+/// runtime's paused time, begun earlier) read as earlier times, not as zero.
+#[cfg(feature = "tokio")]
+const TOKIO_CLOCK_LEAD: Duration = Duration::from_secs(24 * 60 * 60);
+
 #[cfg(feature = "tokio")]
 impl TokioClock {
-    /// A clock whose time starts now.
+    /// A clock whose time starts now, at one day.
     pub fn new() -> Self {
         TokioClock {
             origin: tokio::time::Instant::now(),
@@ -244,7 +255,11 @@ impl Default for TokioClock {
 #[cfg(feature = "tokio")]
 impl Clock for TokioClock {
     fn now(&self) -> Duration {
-        tokio::time::Instant::now().saturating_duration_since(self.origin)
+        let now = tokio::time::Instant::now();
+        match now.checked_duration_since(self.origin) {
+            Some(since) => TOKIO_CLOCK_LEAD.saturating_add(since),
+            None => TOKIO_CLOCK_LEAD.saturating_sub(self.origin - now),
+        }
     }
 }
 

@@ -127,3 +127,31 @@ async fn a_call_with_a_limit_can_be_spawned() {
     });
     assert_eq!(task.await.unwrap().unwrap(), 1);
 }
+
+/// Each `#[tokio::test]` has a runtime of its own, whose paused time starts when that runtime is
+/// built. A `#[failfast("name", ..)]` breaker, made once per process, keeps the clock of the
+/// test that first called it; a later test whose runtime was built earlier than that clock
+/// still sees its own time pass (it used to read zero until it caught up, so the circuit
+/// stayed open past its period).
+#[test]
+fn a_tokio_clock_made_under_one_runtime_keeps_time_under_an_earlier_one() {
+    let paused = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap()
+    };
+    let earlier = paused();
+    let built = std::time::Instant::now();
+    while std::time::Instant::now() == built {} // the next runtime's time starts later
+    let later = paused();
+    let breaker = later.block_on(async { breaker("clock_across_runtimes") });
+    earlier.block_on(async {
+        breaker.force_open(Duration::from_secs(30));
+        tokio::time::sleep(Duration::from_secs(29)).await;
+        assert!(breaker.state().is_open(), "29 s of 30 have passed");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(breaker.state().is_half_open(), "30 s have passed");
+    });
+}
