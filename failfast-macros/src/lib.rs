@@ -73,9 +73,13 @@ use proc_macro::TokenStream;
 ///   (`io::Error::other(e)`) is looked into. A path whose last two names are capitalized
 ///   (`ApiError::Timeout`) is a variant; a capitalized name alone (`TimeoutError`), after a
 ///   module (`std::io::Error`) or with type arguments (`Wrapped::<io::Error>`) is a type, so
-///   write variants with their enum. A name in capitals (`libc::EAGAIN`) is a constant,
-///   compared with the error; the function's own error type (`exceptions = [ApiError]`)
-///   counts every error. What the chain does not show is not found: a thiserror
+///   write variants with their enum. A name in capitals of two letters or more
+///   (`libc::EAGAIN`) is a constant, compared with the error, as Rust's naming conventions
+///   have it; so an error type named in capitals (`struct TLS`) is read as a constant too:
+///   count it by its variant (`ApiError::Tls(_)`) or with `when`. The function's own error
+///   type, as its return type spells it (`exceptions = [ApiError]` on `Result<T, ApiError>`),
+///   counts every error; under an alias (`ApiResult<T>`), leave `exceptions` out for that.
+///   What the chain does not show is not found: a thiserror
 ///   `#[error(transparent)]` variant forwards `source()` past the error it wraps, and an
 ///   `anyhow` context is not in the chain; list such a variant by its pattern
 ///   (`ApiError::Io(_)`, `ApiError::TimedOut(_)`).

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{
     Expr, ExprLit, ExprUnary, Ident, Lit, LitInt, LitStr, Pat, Path, Token, UnOp, bracketed,
@@ -407,15 +406,56 @@ fn parse_exceptions(key: &Ident, input: ParseStream<'_>) -> syn::Result<Vec<Arm>
     }
     let content;
     let brackets = bracketed!(content in input);
-    let arms = Punctuated::<Arm, Token![,]>::parse_terminated(&content)
-        .map_err(|e| syn::Error::new(e.span(), format!("{e}; {hint}")))?;
+    let hinted = |e: syn::Error| syn::Error::new(e.span(), format!("{e}; {hint}"));
+    let mut arms = Vec::new();
+    while !content.is_empty() {
+        let arm: Arm = content.parse().map_err(hinted)?;
+        if matches!(arm.pat, Pat::Path(_) | Pat::Ident(_)) && content.peek(Token![<]) {
+            return Err(turbofish_needed(&arm.pat, &content));
+        }
+        arms.push(arm);
+        if !content.is_empty() {
+            content.parse::<Token![,]>().map_err(hinted)?;
+        }
+    }
     if arms.is_empty() {
         return Err(syn::Error::new(
             brackets.span.join(),
             format!("`{key}` needs at least one pattern; without it every error counts"),
         ));
     }
-    Ok(arms.into_iter().collect())
+    Ok(arms)
+}
+
+/// The error for `Wrapped<E>` in `exceptions`, which a pattern spells `Wrapped::<E>`: at the
+/// `<`, with the spelling that works.
+fn turbofish_needed(path: &Pat, input: ParseStream<'_>) -> syn::Error {
+    let at = input.span();
+    let spelling = match input.parse::<syn::AngleBracketedGenericArguments>() {
+        Ok(arguments) => format!("`{}::{}`", tight(path), tight(&arguments)),
+        Err(_) => "`Wrapped::<std::io::Error>`".to_owned(),
+    };
+    syn::Error::new(
+        at,
+        format!(
+            "a generic error type in `exceptions` is written with `::<`, as in patterns: {spelling}"
+        ),
+    )
+}
+
+/// Tokens as a person writes them: no spaces around `::`, `<` and `>`.
+fn tight(tokens: &impl quote::ToTokens) -> String {
+    let spaced = tokens.to_token_stream().to_string();
+    [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" ::", "::"),
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+    ]
+    .iter()
+    .fold(spaced, |text, (from, to)| text.replace(from, to))
 }
 
 impl Parse for Arm {

@@ -23,7 +23,9 @@ pub struct Chain<'e, E>(pub &'e E);
                and `{Self}` is not a `std::error::Error`",
     label = "the function's error must be a `std::error::Error`, an `anyhow::Error` or a \
              `Box<dyn Error>` for the error types of `exceptions`",
-    note = "to match a variant of `{Self}`, write it with its enum: `exceptions = [ApiError::Timeout]`"
+    note = "a capitalized name in `exceptions` is taken for an error type: write a variant with \
+            its enum (`exceptions = [ApiError::Timeout]`), a constant in capitals of two letters \
+            or more, or compare through `when = |e| *e == A`"
 )]
 pub trait ChainedError: Error + 'static {}
 

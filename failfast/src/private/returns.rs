@@ -14,7 +14,8 @@ use crate::error::{Open, TimedOut};
                `{Self}` is not a `Result`",
     label = "`#[failfast]` counts this function's errors, so it must return a `Result`",
     note = "a function that cannot fail but by panicking can be guarded with a `fallback`, \
-            which answers while the circuit is open"
+            which answers while the circuit is open, when its return type is spelled without \
+            `impl Trait` (`Wrapper<impl Display>` may be a `Result` under another name)"
 )]
 pub trait Fallible: Sized {
     /// The value of a successful call.
