@@ -9,7 +9,7 @@ use crate::retry::duration_tokens;
 
 use crate::counts::counts_tokens;
 use crate::parse::Fallback;
-use crate::returns::{Returns, mentions_impl_trait, output_type, returns, spelled_error};
+use crate::returns::{Returns, output_type, returns, spelled_error, unnameable};
 use crate::validate::{Breaker, Counts, Plan};
 
 /// How the body is guarded.
@@ -24,17 +24,16 @@ enum Guarding {
     ByType,
 }
 
-/// The three shapes of function the macro guards, besides a plain one.
+/// The shapes of function the macro guards.
 enum Shape {
     /// `fn f() -> R { body }`
     Sync,
     /// `async fn f() -> R { body }`
     AsyncFn,
-    /// `fn f() -> impl Future<Output = R> { ...; async move { body } }`: the tail async block.
+    /// `fn f() -> impl Future<Output = R> { ...; async move { body } }`: the tail async block,
+    /// also inside `Box::pin(..)` (as async-trait writes it) and before method calls
+    /// (`async move { body }.instrument(span)`, `.boxed()`), which are kept.
     TailAsync,
-    /// `fn f() -> Pin<Box<dyn Future<Output = R>>> { Box::pin(async move { body }) }`, as
-    /// async-trait writes it: the async block inside the tail call.
-    TailBoxPin,
 }
 
 pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
@@ -47,11 +46,8 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
         retry,
         call_timeout,
     } = plan;
-    let output: Option<Type> = output_type(&function).cloned();
-    let nameable = output
-        .as_ref()
-        .filter(|ty| !mentions_impl_trait(ty))
-        .cloned();
+    let output: Option<Type> = output_type(&function);
+    let nameable = output.as_ref().filter(|ty| !unnameable(ty)).cloned();
     let spelled = returns(output.as_ref());
     let guarding = match spelled {
         Returns::Result => Guarding::Fallible,
@@ -188,7 +184,7 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
             let stmts = &function.block.stmts;
             let capture = (retried && !fallback_closure).then(|| quote!(move));
             let closure = match &output {
-                Some(ty) if !mentions_impl_trait(ty) => {
+                Some(ty) if !unnameable(ty) => {
                     quote!(#capture || -> #ty { #copies #(#stmts)* })
                 }
                 _ => quote!(#capture || { #copies #(#stmts)* }),
@@ -209,12 +205,12 @@ pub(crate) fn expand(plan: Plan, mut function: ItemFn) -> TokenStream {
             let awaited = quote_spanned!(output_span=> #guarded.await);
             function.block = Box::new(syn::parse_quote!({ #breaker_local #awaited }));
         }
-        Shape::TailAsync | Shape::TailBoxPin => {
+        Shape::TailAsync => {
             if let Some(tail) = tail_async_block(&mut function.block) {
                 let Expr::Async(block) =
                     std::mem::replace(tail, Expr::Verbatim(TokenStream::new()))
                 else {
-                    unreachable!("the shape has an async block at its tail");
+                    unreachable!("`tail_async_block` finds async blocks only");
                 };
                 let future = async_block(&block.block, output.as_ref());
                 let future = if retried {
@@ -296,26 +292,34 @@ pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 
 fn shape(function: &ItemFn) -> Shape {
     if function.sig.asyncness.is_some() {
-        return Shape::AsyncFn;
-    }
-    match function.block.stmts.last() {
-        Some(Stmt::Expr(Expr::Async(_), None)) => Shape::TailAsync,
-        Some(Stmt::Expr(Expr::Call(call), None))
-            if call.args.len() == 1
-                && matches!(call.args.first(), Some(Expr::Async(_)))
-                && matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "pin")) =>
-        {
-            Shape::TailBoxPin
-        }
-        _ => Shape::Sync,
+        Shape::AsyncFn
+    } else if tail_async_block(&mut function.block.clone()).is_some() {
+        Shape::TailAsync
+    } else {
+        Shape::Sync
     }
 }
 
-/// The async block at the end of the body, directly or as the argument of `Box::pin(...)`.
+/// The async block at the end of the body: the tail itself, the argument of `Box::pin(..)`,
+/// or the receiver of method calls on it (`async move { .. }.instrument(span)`).
 fn tail_async_block(block: &mut Block) -> Option<&mut Expr> {
     match block.stmts.last_mut()? {
-        Stmt::Expr(expr @ Expr::Async(_), None) => Some(expr),
-        Stmt::Expr(Expr::Call(call), None) => call.args.first_mut(),
+        Stmt::Expr(tail, None) => async_within(tail),
+        _ => None,
+    }
+}
+
+/// `expr` if it is an async block, or the one it wraps, as [`tail_async_block`] finds it.
+fn async_within(expr: &mut Expr) -> Option<&mut Expr> {
+    match expr {
+        Expr::Async(_) => Some(expr),
+        Expr::MethodCall(call) => async_within(&mut call.receiver),
+        Expr::Call(call)
+            if call.args.len() == 1
+                && matches!(&*call.func, Expr::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "pin")) =>
+        {
+            call.args.first_mut().and_then(async_within)
+        }
         _ => None,
     }
 }
@@ -331,7 +335,7 @@ fn async_block(block: &Block, output: Option<&Type>) -> TokenStream {
 /// an async block produces, so that `?` inside knows which error to convert into.
 fn fake_return(output: Option<&Type>) -> TokenStream {
     match output {
-        Some(ty) if !mentions_impl_trait(ty) => quote! {
+        Some(ty) if !unnameable(ty) => quote! {
             #[allow(
                 unknown_lints,
                 unreachable_code,

@@ -4,15 +4,21 @@
 use quote::ToTokens;
 use syn::{GenericArgument, ItemFn, PathArguments, ReturnType, Type, TypeParamBound};
 
-/// The type the guarded code produces: the return type, or the output of the future returned.
-pub(crate) fn output_type(function: &ItemFn) -> Option<&Type> {
+/// The type the guarded code produces: the return type, or the output of the future returned
+/// (`_` when the future's type does not show it, as `BoxFuture<'_, T>`: the async block's
+/// type decides).
+pub(crate) fn output_type(function: &ItemFn) -> Option<Type> {
     let ReturnType::Type(_, ty) = &function.sig.output else {
         return None;
     };
     if function.sig.asyncness.is_some() {
-        return Some(ty);
+        return Some((**ty).clone());
     }
-    future_output(ty).or(Some(ty))
+    match future_output(ty) {
+        Some(output) => Some(output.clone()),
+        None if crate::expand::is_asynchronous(function) => Some(syn::parse_quote!(_)),
+        None => Some((**ty).clone()),
+    }
 }
 
 /// `X` in `impl Future<Output = X>` and in `Pin<Box<dyn Future<Output = X> + ...>>`.
@@ -116,7 +122,7 @@ pub(crate) fn returns(output: Option<&Type>) -> Returns {
                 Returns::Unknown
             }
         }
-        Type::Path(_) | Type::Macro(_) | Type::Verbatim(_) => Returns::Unknown,
+        Type::Path(_) | Type::Macro(_) | Type::Verbatim(_) | Type::Infer(_) => Returns::Unknown,
         Type::Group(group) => returns(Some(&group.elem)),
         Type::Paren(paren) => returns(Some(&paren.elem)),
         // Tuples, `()`, references, arrays, slices, pointers, `!`, `fn` pointers, `dyn Trait`,
@@ -161,8 +167,12 @@ const NOT_RESULTS: &[&str] = &[
     "SystemTime",
 ];
 
-/// Whether `ty` mentions `impl Trait` anywhere, which cannot be written in a `let` or closure.
-pub(crate) fn mentions_impl_trait(ty: &Type) -> bool {
+/// Whether `ty` cannot stand for the type in a `let`, a closure or a turbofish: it is `_`, or
+/// mentions `impl Trait` anywhere.
+pub(crate) fn unnameable(ty: &Type) -> bool {
+    if matches!(ty, Type::Infer(_)) {
+        return true;
+    }
     // Printed tokens are separated by spaces, so `impl` stands as a word of its own.
     ty.to_token_stream()
         .to_string()

@@ -152,7 +152,7 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
 
     // A type the macro cannot read as a `Result` or not is left to the compiler, which
     // reports one that is not at the return type.
-    let not_a_result = returns(output_type(function)) == Returns::NotResult;
+    let not_a_result = returns(output_type(function).as_ref()) == Returns::NotResult;
     if not_a_result {
         let choosers = [
             args.exceptions.as_ref().map(|o| &o.key),
@@ -250,7 +250,8 @@ pub(crate) fn plan(args: Args, function: &ItemFn) -> syn::Result<Plan> {
                 errors.at(
                     tail,
                     "`#[failfast]` guards a function returning a future when its body ends in an \
-                     `async` block (or `Box::pin(async move { .. })`): write \
+                     `async` block (perhaps in `Box::pin(..)`, or before method calls such as \
+                     `.instrument(span)`): write \
                      `async move { inner().await }`, or make the function `async fn`",
                 );
             }
@@ -317,7 +318,7 @@ fn check_function(function: &ItemFn, has_fallback: bool, errors: &mut Errors) {
             "`#[failfast]` cannot guard a variadic function",
         );
     }
-    if returns(output_type(function)) == Returns::NotResult && !has_fallback {
+    if returns(output_type(function).as_ref()) == Returns::NotResult && !has_fallback {
         let message = "`#[failfast]` guards functions that return `Result<T, E>` (or a future of \
                        one): it counts their errors, and returns `Err(E::from(failfast::Open))` \
                        while the circuit is open";
