@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::builder::Builder;
 use crate::circuit::{Admission, Circuit, Fast, ProbeOutcome, TransitionSettings};
 use crate::error::{Error, Open};
-use crate::event::{Listener, Listeners, resume_unless_unwinding};
+use crate::event::{Events, Listener, Listeners, resume_unless_unwinding};
 use crate::name::Name;
 use crate::nested;
 use crate::permit::{FailOnUnwind, GiveBackOnUnwind, Permit, Ticket, TicketKind, Verdict};
@@ -96,7 +96,7 @@ impl Breaker {
 
     pub(crate) fn from_shared(shared: Shared) -> Breaker {
         let shared = Arc::new(shared);
-        for listener in shared.listeners.0.iter() {
+        for listener in shared.listeners.hearing(Events::TRANSITIONS) {
             shared.circuit.subscribe(Arc::downgrade(listener));
         }
         Breaker { shared }
@@ -437,7 +437,7 @@ impl Breaker {
         let shared = &*self.shared;
         shared.counters.bump(Hot::Rejected);
         let open = Open::new(shared.name.clone(), retry_at, shared.circuit.clock());
-        if !shared.listeners.is_empty() {
+        if shared.listeners.hear(Events::REJECTIONS) {
             self.notify_rejected(&open);
         }
         open
@@ -446,7 +446,8 @@ impl Breaker {
     #[cold]
     #[inline(never)]
     fn notify_rejected(&self, open: &Open) {
-        if let Some(panic) = self.shared.listeners.each_caught(|l| l.on_rejected(open)) {
+        let listeners = &self.shared.listeners;
+        if let Some(panic) = listeners.each_caught(Events::REJECTIONS, |l| l.on_rejected(open)) {
             resume_unless_unwinding(panic);
         }
     }
@@ -458,13 +459,13 @@ impl Breaker {
         if matches!(ticket.kind(), TicketKind::Bypass | TicketKind::Spent) {
             return;
         }
-        if !self.shared.listeners.is_empty() {
+        if self.shared.listeners.hear(verdict.event()) {
             return self.record_heard(ticket, verdict);
         }
         self.count(ticket, verdict);
     }
 
-    /// Records the outcome of a breaker with listeners: they hear it first, and a listener that
+    /// Records the outcome of a breaker with listeners of it: they hear it first, and a listener that
     /// panics neither stops the others hearing it nor keeps it from being counted; its panic
     /// resumes once the outcome is counted.
     #[cold]
@@ -474,7 +475,7 @@ impl Breaker {
         let panic = self
             .shared
             .listeners
-            .each_caught(|l: &dyn Listener| match verdict {
+            .each_caught(verdict.event(), |l: &dyn Listener| match verdict {
                 Verdict::Success => l.on_success(name),
                 Verdict::Failure => l.on_failure(name),
                 Verdict::Ignored => l.on_ignored(name),

@@ -387,7 +387,7 @@ impl Builder {
             tripper: Tripper::new(&policy, circuit.generation()),
             circuit,
             settings: TransitionSettings { half_open, backoff },
-            listeners: Listeners(listeners.into()),
+            listeners: Listeners::new(listeners),
             counters: Counters::default(),
             store,
             retry_ledger: std::sync::OnceLock::new(),

@@ -1,8 +1,9 @@
 //! What a breaker tells its observers: [`Transition`]s with their [`Reason`], rejections and
-//! call outcomes, delivered to [`Listener`]s.
+//! call outcomes, delivered to [`Listener`]s, each of which hears the [`Events`] it wants.
 
 use std::any::Any;
 use std::fmt;
+use std::ops::BitOr;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 use std::time::Duration;
@@ -135,6 +136,81 @@ impl fmt::Display for Transition {
     }
 }
 
+/// A set of the events a [`Listener`] wants: see [`Listener::hears`]. Sets combine with `|`.
+///
+/// ```
+/// use failfast::Events;
+/// let wanted = Events::TRANSITIONS | Events::FAILURES;
+/// assert!(wanted.contains(Events::FAILURES));
+/// assert!(!wanted.contains(Events::SUCCESSES));
+/// assert!(Events::ALL.contains(wanted));
+/// assert_eq!(format!("{wanted:?}"), "TRANSITIONS | FAILURES");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Events(u8);
+
+impl Events {
+    /// [`Listener::on_transition`].
+    pub const TRANSITIONS: Events = Events(1);
+    /// [`Listener::on_rejected`].
+    pub const REJECTIONS: Events = Events(1 << 1);
+    /// [`Listener::on_success`].
+    pub const SUCCESSES: Events = Events(1 << 2);
+    /// [`Listener::on_failure`].
+    pub const FAILURES: Events = Events(1 << 3);
+    /// [`Listener::on_ignored`].
+    pub const IGNORED: Events = Events(1 << 4);
+    /// Every event.
+    pub const ALL: Events = Events((1 << 5) - 1);
+    /// No event.
+    pub(crate) const NONE: Events = Events(0);
+
+    const NAMES: [(Events, &'static str); 5] = [
+        (Events::TRANSITIONS, "TRANSITIONS"),
+        (Events::REJECTIONS, "REJECTIONS"),
+        (Events::SUCCESSES, "SUCCESSES"),
+        (Events::FAILURES, "FAILURES"),
+        (Events::IGNORED, "IGNORED"),
+    ];
+
+    /// Whether every event of `other` is in this set.
+    ///
+    /// ```
+    /// use failfast::Events;
+    /// assert!(Events::ALL.contains(Events::REJECTIONS));
+    /// assert!(!Events::REJECTIONS.contains(Events::ALL));
+    /// ```
+    pub const fn contains(self, other: Events) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl BitOr for Events {
+    type Output = Events;
+
+    /// The events of both sets.
+    fn bitor(self, other: Events) -> Events {
+        Events(self.0 | other.0)
+    }
+}
+
+impl fmt::Debug for Events {
+    /// The events' names joined by ` | `: `TRANSITIONS | FAILURES`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names = Events::NAMES
+            .iter()
+            .filter(|(event, _)| self.contains(*event))
+            .map(|(_, name)| *name);
+        match names.next() {
+            None => f.write_str("(none)"),
+            Some(first) => {
+                f.write_str(first)?;
+                names.try_for_each(|name| write!(f, " | {name}"))
+            }
+        }
+    }
+}
+
 /// Receives a breaker's events. Every method has an empty default, so a listener implements only
 /// what it needs, and a breaker without listeners pays nothing.
 ///
@@ -183,6 +259,35 @@ impl fmt::Display for Transition {
 /// assert_eq!(*log.0.lock().unwrap(), [(Phase::Closed, Phase::Open)]);
 /// ```
 pub trait Listener: Send + Sync + 'static {
+    /// The events this listener wants (default: all of them), asked once, when a breaker is
+    /// built with it. A listener hears only these; and a breaker none of whose listeners wants
+    /// call outcomes (or refusals) pays nothing for them on its calls, as if it had no
+    /// listener. A listener of transitions alone should say so.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+    /// use failfast::{Events, Listener, Transition};
+    ///
+    /// #[derive(Default)]
+    /// struct Openings(AtomicU32);
+    ///
+    /// impl Listener for Openings {
+    ///     fn hears(&self) -> Events {
+    ///         Events::TRANSITIONS
+    ///     }
+    ///
+    ///     fn on_transition(&self, t: &Transition) {
+    ///         if t.to == failfast::Phase::Open {
+    ///             self.0.fetch_add(1, Relaxed);
+    ///         }
+    ///     }
+    /// }
+    /// assert!(!Openings::default().hears().contains(Events::SUCCESSES));
+    /// ```
+    fn hears(&self) -> Events {
+        Events::ALL
+    }
+
     /// The circuit changed phase.
     fn on_transition(&self, transition: &Transition) {
         let _ = transition;
@@ -210,6 +315,10 @@ pub trait Listener: Send + Sync + 'static {
 }
 
 impl<L: Listener + ?Sized> Listener for Arc<L> {
+    fn hears(&self) -> Events {
+        (**self).hears()
+    }
+
     fn on_transition(&self, transition: &Transition) {
         (**self).on_transition(transition)
     }
@@ -241,6 +350,15 @@ pub(crate) enum FnListener {
 }
 
 impl Listener for FnListener {
+    fn hears(&self) -> Events {
+        match self {
+            FnListener::Transition(_) => Events::TRANSITIONS,
+            FnListener::Rejected(_) => Events::REJECTIONS,
+            FnListener::Success(_) => Events::SUCCESSES,
+            FnListener::Failure(_) => Events::FAILURES,
+        }
+    }
+
     fn on_transition(&self, transition: &Transition) {
         if let FnListener::Transition(f) = self {
             f(transition)
@@ -266,25 +384,64 @@ impl Listener for FnListener {
     }
 }
 
-/// A breaker's listeners. Empty in the common case, and then every notification is one branch.
-#[derive(Clone, Default)]
-pub(crate) struct Listeners(pub(crate) Arc<[Arc<dyn Listener>]>);
+/// A breaker's listeners, each with the events it hears. Empty in the common case, and then
+/// every notification is one branch.
+#[derive(Clone)]
+pub(crate) struct Listeners {
+    each: Arc<[(Arc<dyn Listener>, Events)]>,
+    /// The events any of them hears.
+    heard: Events,
+}
 
 impl Listeners {
-    /// Calls `f` with every listener, even if one panics; returns the first panic's payload.
-    pub(crate) fn each_caught(&self, mut f: impl FnMut(&dyn Listener)) -> Option<Panic> {
-        each_caught(self.0.iter(), |listener| f(listener.as_ref()))
+    pub(crate) fn new(listeners: Vec<Arc<dyn Listener>>) -> Listeners {
+        let each: Arc<[(Arc<dyn Listener>, Events)]> = listeners
+            .into_iter()
+            .map(|listener| {
+                let hears = listener.hears();
+                (listener, hears)
+            })
+            .collect();
+        let heard = each
+            .iter()
+            .fold(Events::NONE, |heard, (_, hears)| heard | *hears);
+        Listeners { each, heard }
     }
 
-    #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    /// Whether any listener hears `event`, one of the [`Events`].
+    #[inline(always)]
+    pub(crate) fn hear(&self, event: Events) -> bool {
+        self.heard.0 & event.0 != 0
+    }
+
+    /// The listeners that hear `event`.
+    pub(crate) fn hearing(&self, event: Events) -> impl Iterator<Item = &Arc<dyn Listener>> {
+        self.each
+            .iter()
+            .filter(move |(_, hears)| hears.contains(event))
+            .map(|(listener, _)| listener)
+    }
+
+    /// Calls `f` with every listener that hears `event`, even if one panics; returns the first
+    /// panic's payload.
+    pub(crate) fn each_caught(
+        &self,
+        event: Events,
+        mut f: impl FnMut(&dyn Listener),
+    ) -> Option<Panic> {
+        each_caught(self.hearing(event), |listener| f(listener.as_ref()))
+    }
+}
+
+impl Default for Listeners {
+    fn default() -> Listeners {
+        Listeners::new(Vec::new())
     }
 }
 
 impl fmt::Debug for Listeners {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} listener(s)", self.0.len())
+        write!(f, "{} listener(s)", self.each.len())
     }
 }
 

@@ -133,7 +133,7 @@ pub use builder::{Builder, DISABLED_ENV};
 pub use clock::TokioClock;
 pub use clock::{Alarm, Clock, ManualClock, SystemClock};
 pub use error::{ConfigError, Error, Open, TimedOut};
-pub use event::{Listener, Reason, Transition};
+pub use event::{Events, Listener, Reason, Transition};
 pub use failfast_macros::failfast;
 pub use name::Name;
 pub use permit::Permit;

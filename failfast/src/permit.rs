@@ -4,6 +4,7 @@ use std::fmt;
 
 use crate::breaker::Breaker;
 use crate::error::Error;
+use crate::event::Events;
 
 /// Leave to make one call through a closed or half-open circuit, from
 /// [`Breaker::try_acquire`]. Spend it with [`success`](Permit::success),
@@ -134,6 +135,16 @@ impl Verdict {
             Ok(_) => Verdict::Success,
             Err(error) if counts(error) => Verdict::Failure,
             Err(_) => Verdict::Ignored,
+        }
+    }
+
+    /// The event that tells listeners of this verdict.
+    #[inline(always)]
+    pub(crate) fn event(self) -> Events {
+        match self {
+            Verdict::Success => Events::SUCCESSES,
+            Verdict::Failure => Events::FAILURES,
+            Verdict::Ignored => Events::IGNORED,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use failfast::{Breaker, Listener, Open, Phase, Reason, Transition};
+use failfast::{Breaker, Events, Listener, Open, Phase, Reason, Transition};
 use tests::{SEC, fail, manual, ok};
 
 #[derive(Default)]
@@ -69,6 +69,86 @@ fn listeners_hear_every_event_in_order() {
             "heard: Closed -> Open (Forced)",
             "heard: Open -> Closed (Reset)",
         ]
+    );
+}
+
+/// A recorder that wants only some events.
+struct Choosy(Events, Recorder);
+
+impl Listener for Choosy {
+    fn hears(&self) -> Events {
+        self.0
+    }
+    fn on_transition(&self, t: &Transition) {
+        self.1.on_transition(t)
+    }
+    fn on_rejected(&self, open: &Open) {
+        self.1.on_rejected(open)
+    }
+    fn on_success(&self, name: &str) {
+        self.1.on_success(name)
+    }
+    fn on_failure(&self, name: &str) {
+        self.1.on_failure(name)
+    }
+    fn on_ignored(&self, name: &str) {
+        self.1.on_ignored(name)
+    }
+}
+
+#[test]
+fn a_listener_hears_only_the_events_it_wants_whatever_the_others_want() {
+    let choosy = Arc::new(Choosy(
+        Events::TRANSITIONS | Events::FAILURES,
+        Recorder::default(),
+    ));
+    let everything = Arc::new(Recorder::default());
+    let (builder, clock) = manual("choosy");
+    let breaker = builder
+        .open_for(SEC)
+        .listener(choosy.clone())
+        .listener(everything.clone())
+        .build()
+        .unwrap();
+
+    let _ = breaker.call(ok);
+    let _ = breaker.call_if(|_| false, fail);
+    let _ = breaker.call(fail);
+    let _ = breaker.call(ok);
+    clock.advance(SEC);
+    let _ = breaker.call(ok);
+
+    assert_eq!(
+        choosy.1.take(),
+        [
+            "failure choosy",
+            "choosy: Closed -> Open (ConsecutiveFailures(1))",
+            "choosy: Open -> HalfOpen (OpenElapsed)",
+            "choosy: HalfOpen -> Closed (ProbesSucceeded(1))",
+        ]
+    );
+    assert_eq!(everything.take().len(), 8, "the other listener hears all");
+}
+
+#[test]
+fn a_listener_of_transitions_alone_is_told_nothing_of_calls() {
+    let choosy = Arc::new(Choosy(Events::TRANSITIONS, Recorder::default()));
+    let (builder, _clock) = manual("transitions_only");
+    let breaker = builder.listener(choosy.clone()).build().unwrap();
+
+    let _ = breaker.call(ok);
+    let _ = breaker.call(fail);
+    let _ = breaker.call(ok);
+
+    assert_eq!(
+        choosy.1.take(),
+        ["transitions_only: Closed -> Open (ConsecutiveFailures(1))"]
+    );
+    let stats = breaker.stats();
+    assert_eq!(
+        (stats.successes, stats.failures, stats.rejected),
+        (1, 1, 1),
+        "the calls are counted all the same"
     );
 }
 
