@@ -31,7 +31,12 @@ use crate::state::Phase;
 /// assert_eq!(t.open_for, Some(Duration::from_secs(9)));
 /// # Ok::<(), failfast::ConfigError>(())
 /// ```
+///
+/// With the `serde` feature, a transition is an object whose open period is in whole
+/// milliseconds (`null` unless it opened):
+/// `{"name":"ws","from":"closed","to":"open","reason":{"kind":"consecutive_failures","value":1},"open_for_ms":9000}`.
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Transition {
     /// The circuit's name.
     pub name: Name,
@@ -42,6 +47,13 @@ pub struct Transition {
     /// Why it changed.
     pub reason: Reason,
     /// For a transition to [`Phase::Open`], how long the open period lasts.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "open_for_ms",
+            with = "crate::observe::serde::optional_millis"
+        )
+    )]
     pub open_for: Option<Duration>,
 }
 
@@ -58,7 +70,16 @@ pub struct Transition {
 /// }
 /// assert_eq!(describe(Reason::FailureRate(0.5)), "50% of calls failed");
 /// ```
+///
+/// With the `serde` feature, a reason is an object of its `kind` in snake case and, for the
+/// reasons that carry one, its `value`: `{"kind":"failure_rate","value":0.5}`,
+/// `{"kind":"open_elapsed"}`.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(tag = "kind", content = "value", rename_all = "snake_case")
+)]
 #[non_exhaustive]
 pub enum Reason {
     /// This many failures in a row.

@@ -55,6 +55,11 @@
 //! - Observation and control: [`Listener`]s, [`Breaker::state`], [`Breaker::stats`],
 //!   [`Breaker::force_open`], [`Breaker::reset`], [`Breaker::set_enabled`] and the
 //!   `FAILFAST_DISABLED` environment variable.
+//! - Ready-made observers (the [`observe`] module): with the `tracing` feature,
+//!   `observe::Tracing` logs transitions, refusals and failures; with the `metrics` feature,
+//!   `observe::Metrics` counts calls and transitions and gauges each circuit's state for any
+//!   `metrics` exporter; with the `serde` feature, [`State`], [`Stats`] and [`Transition`]
+//!   serialize, for health endpoints.
 //! - Time: an injectable [`Clock`]; [`ManualClock`] makes tests deterministic.
 //! - Sharing: a [`Store`] shares circuits by name, in the process ([`MemoryStore`]) or, with
 //!   the `redis` feature, across a fleet of processes and hosts (`RedisStore`); the
@@ -111,6 +116,7 @@ mod event;
 mod half_open;
 mod name;
 mod nested;
+pub mod observe;
 mod permit;
 mod policy;
 mod registry;

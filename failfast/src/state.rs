@@ -17,13 +17,23 @@ use std::time::Duration;
 ///     State::HalfOpen => println!("probing"),
 /// }
 /// ```
+///
+/// With the `serde` feature, a state is an object named by its phase, and an open one tells
+/// how long until it probes in whole milliseconds, rounded up: `{"phase":"closed"}`,
+/// `{"phase":"open","retry_in_ms":1500}`, `{"phase":"half_open"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "phase", rename_all = "snake_case"))]
 pub enum State {
     /// Calls run, and their outcomes are counted by the trip policy.
     Closed,
     /// Calls are refused without running.
     Open {
         /// How long until the open period ends (zero if it has ended and no call has looked yet).
+        #[cfg_attr(
+            feature = "serde",
+            serde(rename = "retry_in_ms", with = "crate::observe::serde::millis")
+        )]
         retry_in: Duration,
     },
     /// A limited number of probe calls run; their outcomes close or reopen the circuit.
@@ -103,7 +113,12 @@ impl State {
 /// assert_eq!(state.phase(), Phase::Open);
 /// assert_ne!(Phase::Open, Phase::HalfOpen);
 /// ```
+///
+/// With the `serde` feature, a phase is `"closed"`, `"open"` or `"half_open"` (snake case, as
+/// label values and JSON keys are written; [`Display`](fmt::Display) writes `half-open`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Phase {
     /// Calls run.
     Closed,

@@ -16,7 +16,13 @@ use crate::thread_counts::Counted;
 /// assert_eq!((stats.calls, stats.successes, stats.failures, stats.rejected), (2, 1, 1, 1));
 /// assert_eq!(stats.transitions, 1);
 /// ```
+///
+/// With the `serde` feature, stats are an object of their counts:
+/// `{"calls":2,"successes":1,"failures":1,"ignored":0,"slow":0,"rejected":1,"transitions":1}`.
+/// A count missing when read back is zero, so that stats written by another version read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 #[non_exhaustive]
 pub struct Stats {
     /// Calls that ran: `successes + failures + ignored`.
