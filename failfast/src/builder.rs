@@ -381,6 +381,11 @@ impl Builder {
             Some(store) => store.circuit(&name, &create),
             None => create(),
         };
+        let state = circuit.peek();
+        let listeners = listeners
+            .into_iter()
+            .map(|listener| listener.attach(&name, state).unwrap_or(listener))
+            .collect();
         Breaker::from_shared(Shared {
             name,
             enabled: AtomicBool::new(enabled && !disabled_by_env()),

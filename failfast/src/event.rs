@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::error::Open;
 use crate::name::Name;
-use crate::state::Phase;
+use crate::state::{Phase, State};
 
 /// A change of a circuit's phase.
 ///
@@ -204,6 +204,17 @@ impl Events {
     pub const fn contains(self, other: Events) -> bool {
         self.0 & other.0 == other.0
     }
+
+    /// The events of both sets, as `|` gives them, in constants too.
+    ///
+    /// ```
+    /// use failfast::Events;
+    /// const LOGGED: Events = Events::TRANSITIONS.union(Events::FAILURES);
+    /// assert_eq!(LOGGED, Events::TRANSITIONS | Events::FAILURES);
+    /// ```
+    pub const fn union(self, other: Events) -> Events {
+        Events(self.0 | other.0)
+    }
 }
 
 impl BitOr for Events {
@@ -211,7 +222,7 @@ impl BitOr for Events {
 
     /// The events of both sets.
     fn bitor(self, other: Events) -> Events {
-        Events(self.0 | other.0)
+        self.union(other)
     }
 }
 
@@ -309,6 +320,46 @@ pub trait Listener: Send + Sync + 'static {
         Events::ALL
     }
 
+    /// A listener of its own for the breaker named `name`, which is being built with this one
+    /// and whose circuit is in `state`: the breaker keeps the one returned instead of this one.
+    /// `None` (the default) keeps this one.
+    ///
+    /// For listeners that keep something per circuit, such as the handles of its metrics: the
+    /// breaker tells the listener it was given, without a look-up by name on each event, and one
+    /// listener added to a [`Registry`](crate::Registry) serves each of its breakers with one of
+    /// their own. Asked once per breaker, when it is built.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    /// use failfast::{Breaker, Listener, Name, State};
+    ///
+    /// /// Counts each breaker's successes in a counter of its own.
+    /// struct Successes;
+    /// struct Count(AtomicU64);
+    ///
+    /// impl Listener for Successes {
+    ///     fn attach(&self, name: &Name, _: State) -> Option<Arc<dyn Listener>> {
+    ///         println!("counting the successes of {name}");
+    ///         Some(Arc::new(Count(AtomicU64::new(0))))
+    ///     }
+    /// }
+    ///
+    /// impl Listener for Count {
+    ///     fn on_success(&self, _: &str) {
+    ///         self.0.fetch_add(1, Relaxed);
+    ///     }
+    /// }
+    ///
+    /// let breaker = Breaker::builder("geo").listener(Successes).build()?;
+    /// let _ = breaker.call(|| Ok::<_, ()>(()));
+    /// # Ok::<(), failfast::ConfigError>(())
+    /// ```
+    fn attach(&self, name: &Name, state: State) -> Option<Arc<dyn Listener>> {
+        let _ = (name, state);
+        None
+    }
+
     /// The circuit changed phase.
     fn on_transition(&self, transition: &Transition) {
         let _ = transition;
@@ -338,6 +389,10 @@ pub trait Listener: Send + Sync + 'static {
 impl<L: Listener + ?Sized> Listener for Arc<L> {
     fn hears(&self) -> Events {
         (**self).hears()
+    }
+
+    fn attach(&self, name: &Name, state: State) -> Option<Arc<dyn Listener>> {
+        (**self).attach(name, state)
     }
 
     fn on_transition(&self, transition: &Transition) {

@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use failfast::{Phase, Reason, Registry, State, Stats, Transition, TripPolicy, observe};
+use failfast::{
+    Breaker, MemoryStore, Phase, Reason, Registry, State, Stats, Transition, TripPolicy, observe,
+};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use serde_json::json;
 use tests::logs::{containing, logs};
@@ -413,6 +415,46 @@ fn one_metrics_listener_of_a_registry_counts_each_circuit_under_its_own_name() {
             Some(2.0)
         );
     });
+}
+
+#[test]
+fn a_breaker_shows_its_circuit_in_its_series_from_the_moment_it_is_made() {
+    let store = MemoryStore::new();
+    let first = Breaker::builder("metered_shared")
+        .store(store.clone())
+        .open_for(60 * SEC)
+        .build()
+        .unwrap();
+    let _ = first.call(fail);
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let _idle = manual("metered_idle")
+            .0
+            .listener(observe::Metrics::new())
+            .build()
+            .unwrap();
+        let _joined = Breaker::builder("metered_shared")
+            .store(store)
+            .listener(observe::Metrics::new())
+            .build()
+            .unwrap();
+    });
+
+    let made = snapshot(&snapshotter);
+    let state = |circuit| value(&made, "failfast_state", &[("circuit", circuit)]);
+    assert_eq!(state("metered_idle"), Some(0.0), "closed, before any call");
+    assert_eq!(
+        state("metered_shared"),
+        Some(2.0),
+        "joined the circuit another breaker opened"
+    );
+    let successes = value(
+        &made,
+        "failfast_calls_total",
+        &[("circuit", "metered_idle"), ("outcome", "success")],
+    );
+    assert_eq!(successes, Some(0.0));
 }
 
 #[test]

@@ -1,15 +1,14 @@
 //! [`Metrics`]: a listener that counts a breaker's calls and transitions through the `metrics`
 //! facade, and gauges its state.
 
-use std::collections::HashMap;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 
 use metrics::{Counter, Gauge, Unit, counter, describe_counter, describe_gauge, gauge};
 
 use crate::error::Open;
 use crate::event::{Listener, Transition};
 use crate::name::Name;
-use crate::state::Phase;
+use crate::state::{Phase, State};
 
 const CALLS: &str = "failfast_calls_total";
 const TRANSITIONS: &str = "failfast_transitions_total";
@@ -24,18 +23,14 @@ const STATE: &str = "failfast_state";
 /// | `failfast_transitions_total` | counter | `circuit`, `to`: `closed`, `open` or `half_open` | phase changes, by the phase entered |
 /// | `failfast_state` | gauge | `circuit` | the phase: `0` closed, `1` half-open, `2` open (the higher, the worse) |
 ///
-/// A circuit's series are made at its first event, all at once and at zero, so that rates and
-/// alerts see them from then on; its state gauge is set at each transition, and at a first
-/// event before any: `0` for a call's outcome, `2` for a refusal. (A breaker that joins a
-/// circuit already open or half-open through a shared store may so show `0` or `2` until the
-/// circuit's next transition.)
-///
-/// The listener keeps each circuit's handles, made with the recorder in place at its first
-/// event: install the recorder (`metrics::set_global_recorder`, or an exporter's `install`)
-/// before the first guarded call. A counted event then costs a look-up of the circuit by name
-/// and the recorder's own work; a successful call through a breaker with this listener costs
-/// about 20 ns more (see the README's figures). Each circuit name makes a series of its own, and
-/// the listener and recorder keep it: name circuits per dependency, not per request.
+/// Each breaker built with this listener gets a listener of its own
+/// ([`Listener::attach`]), which registers the circuit's series with the recorder in place
+/// then, all at once and at zero (so that rates and alerts see them from the start), sets the
+/// state gauge, and keeps the handles: an event costs the breaker no look-up, only the
+/// recorder's own work. So install the recorder (`metrics::set_global_recorder`, or an
+/// exporter's `install`) before the breakers are made: for `#[failfast("name", ..)]`
+/// functions, before their first call. Each circuit name makes series of its own: name
+/// circuits per dependency, not per request.
 ///
 /// ```
 /// use std::time::Duration;
@@ -52,13 +47,54 @@ const STATE: &str = "failfast_state";
 /// let _ = breaker.call(|| Ok::<_, ()>(1)); // failfast_calls_total{circuit="sales_api",outcome="success"} 1
 /// # Ok::<(), failfast::ConfigError>(())
 /// ```
-#[derive(Default)]
-pub struct Metrics {
-    circuits: RwLock<HashMap<Name, Handles>>,
+#[derive(Debug, Default, Clone)]
+#[non_exhaustive]
+pub struct Metrics;
+
+impl Metrics {
+    /// A listener that counts the events of the breakers it is given to, each in its own series.
+    ///
+    /// ```
+    /// use failfast::{Events, Listener, observe};
+    /// assert_eq!(observe::Metrics::new().hears(), Events::ALL);
+    /// ```
+    pub fn new() -> Metrics {
+        Metrics
+    }
 }
 
-/// One circuit's series.
-struct Handles {
+/// Gives each breaker its circuit's series. Told of an event itself (as an observer a store
+/// subscribed, say), it registers the series anew for it: right, but slower.
+impl Listener for Metrics {
+    fn attach(&self, name: &Name, state: State) -> Option<Arc<dyn Listener>> {
+        let series = Series::register(name);
+        series.state.set(state_value(state.phase()));
+        Some(Arc::new(series))
+    }
+
+    fn on_transition(&self, transition: &Transition) {
+        Series::register(&transition.name).on_transition(transition)
+    }
+
+    fn on_rejected(&self, open: &Open) {
+        Series::register(open.name()).on_rejected(open)
+    }
+
+    fn on_success(&self, name: &str) {
+        Series::register(name).on_success(name)
+    }
+
+    fn on_failure(&self, name: &str) {
+        Series::register(name).on_failure(name)
+    }
+
+    fn on_ignored(&self, name: &str) {
+        Series::register(name).on_ignored(name)
+    }
+}
+
+/// One circuit's series: the listener a breaker built with [`Metrics`] keeps.
+struct Series {
     successes: Counter,
     failures: Counter,
     ignored: Counter,
@@ -69,14 +105,14 @@ struct Handles {
     state: Gauge,
 }
 
-impl Handles {
+impl Series {
     /// Registers the series of `circuit` with the current recorder.
-    fn register(circuit: &str) -> Handles {
+    fn register(circuit: &str) -> Series {
         describe();
         let calls = |outcome: &'static str| counter!(CALLS, "circuit" => circuit.to_owned(), "outcome" => outcome);
         let transitions =
             |to: &'static str| counter!(TRANSITIONS, "circuit" => circuit.to_owned(), "to" => to);
-        Handles {
+        Series {
             successes: calls("success"),
             failures: calls("failure"),
             ignored: calls("ignored"),
@@ -86,6 +122,33 @@ impl Handles {
             to_half_open: transitions("half_open"),
             state: gauge!(STATE, "circuit" => circuit.to_owned()),
         }
+    }
+}
+
+impl Listener for Series {
+    fn on_transition(&self, t: &Transition) {
+        match t.to {
+            Phase::Closed => self.to_closed.increment(1),
+            Phase::Open => self.to_open.increment(1),
+            Phase::HalfOpen => self.to_half_open.increment(1),
+        }
+        self.state.set(state_value(t.to));
+    }
+
+    fn on_rejected(&self, _: &Open) {
+        self.rejected.increment(1);
+    }
+
+    fn on_success(&self, _: &str) {
+        self.successes.increment(1);
+    }
+
+    fn on_failure(&self, _: &str) {
+        self.failures.increment(1);
+    }
+
+    fn on_ignored(&self, _: &str) {
+        self.ignored.increment(1);
     }
 }
 
@@ -114,90 +177,5 @@ fn state_value(phase: Phase) -> f64 {
         Phase::Closed => 0.0,
         Phase::HalfOpen => 1.0,
         Phase::Open => 2.0,
-    }
-}
-
-impl Metrics {
-    /// A listener that counts the events of the breakers it is given to.
-    ///
-    /// ```
-    /// use failfast::{Events, Listener, observe};
-    /// assert_eq!(observe::Metrics::new().hears(), Events::ALL);
-    /// ```
-    pub fn new() -> Metrics {
-        Metrics::default()
-    }
-
-    /// Calls `f` with the series of `circuit`, made if it has none yet, with its state gauge
-    /// set to `first_phase`.
-    #[inline]
-    fn with(&self, circuit: &str, first_phase: Phase, f: impl FnOnce(&Handles)) {
-        if let Some(handles) = self.read().get(circuit) {
-            return f(handles);
-        }
-        self.first_event(circuit, first_phase, f)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn first_event(&self, circuit: &str, phase: Phase, f: impl FnOnce(&Handles)) {
-        let mut circuits = self.write();
-        let handles = circuits
-            .entry(Name::from(circuit.to_owned()))
-            .or_insert_with(|| {
-                let handles = Handles::register(circuit);
-                handles.state.set(state_value(phase));
-                handles
-            });
-        f(handles)
-    }
-
-    fn read(&self) -> RwLockReadGuard<'_, HashMap<Name, Handles>> {
-        self.circuits.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, HashMap<Name, Handles>> {
-        self.circuits.write().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl Listener for Metrics {
-    fn on_transition(&self, t: &Transition) {
-        self.with(&t.name, t.to, |handles| {
-            match t.to {
-                Phase::Closed => handles.to_closed.increment(1),
-                Phase::Open => handles.to_open.increment(1),
-                Phase::HalfOpen => handles.to_half_open.increment(1),
-            }
-            handles.state.set(state_value(t.to));
-        });
-    }
-
-    fn on_rejected(&self, open: &Open) {
-        self.with(open.name(), Phase::Open, |handles| {
-            handles.rejected.increment(1)
-        });
-    }
-
-    fn on_success(&self, name: &str) {
-        self.with(name, Phase::Closed, |handles| {
-            handles.successes.increment(1)
-        });
-    }
-
-    fn on_failure(&self, name: &str) {
-        self.with(name, Phase::Closed, |handles| handles.failures.increment(1));
-    }
-
-    fn on_ignored(&self, name: &str) {
-        self.with(name, Phase::Closed, |handles| handles.ignored.increment(1));
-    }
-}
-
-impl std::fmt::Debug for Metrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Metrics")
-            .field("circuits", &self.read().len())
-            .finish()
     }
 }

@@ -1,14 +1,14 @@
 //! [`Tracing`]: a listener that logs a breaker's transitions, refusals and failures.
 
-use std::collections::HashSet;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use tracing::Level;
 
 use crate::error::Open;
 use crate::event::{Events, Listener, Transition};
 use crate::name::Name;
-use crate::state::Phase;
+use crate::state::{Phase, State};
 
 /// A [`Listener`] that logs a breaker's events with `tracing` (feature `tracing`), each with the
 /// field `circuit`, the circuit's name:
@@ -43,12 +43,9 @@ use crate::state::Phase;
 /// let _ = breaker.call(|| Err::<(), _>("timed out")); // WARN sales_api: closed -> open (..)
 /// # Ok::<(), failfast::ConfigError>(())
 /// ```
-#[derive(Debug, Default)]
-pub struct Tracing {
-    /// The circuits that opened and have refused no call since: their next refusal is logged at
-    /// `DEBUG`. Only circuits that are not closed are kept.
-    opened: Mutex<HashSet<Name>>,
-}
+#[derive(Debug, Default, Clone)]
+#[non_exhaustive]
+pub struct Tracing;
 
 impl Tracing {
     /// A listener that logs the events of the breakers it is given to.
@@ -58,31 +55,62 @@ impl Tracing {
     /// assert!(!observe::Tracing::new().hears().contains(Events::SUCCESSES));
     /// ```
     pub fn new() -> Tracing {
-        Tracing::default()
-    }
-
-    fn opened(&self) -> MutexGuard<'_, HashSet<Name>> {
-        self.opened.lock().unwrap_or_else(|p| p.into_inner())
+        Tracing
     }
 }
 
+/// Gives each breaker a log of its own, which knows whether the circuit has refused a call since
+/// it opened. Told of an event itself (as an observer a store subscribed, say), it logs every
+/// refusal at `TRACE`.
 impl Listener for Tracing {
     fn hears(&self) -> Events {
-        Events::TRANSITIONS | Events::REJECTIONS | Events::FAILURES
+        Log::HEARS
+    }
+
+    fn attach(&self, _: &Name, _: State) -> Option<Arc<dyn Listener>> {
+        Some(Arc::new(Log::default()))
+    }
+
+    fn on_transition(&self, transition: &Transition) {
+        Log::default().on_transition(transition)
+    }
+
+    fn on_rejected(&self, open: &Open) {
+        Log::default().on_rejected(open)
+    }
+
+    fn on_failure(&self, name: &str) {
+        Log::default().on_failure(name)
+    }
+}
+
+/// One breaker's log: the listener a breaker built with [`Tracing`] keeps.
+#[derive(Default)]
+struct Log {
+    /// Whether the circuit opened and has refused no call since: its next refusal is logged at
+    /// `DEBUG`.
+    opened: AtomicBool,
+}
+
+impl Log {
+    const HEARS: Events = Events::TRANSITIONS
+        .union(Events::REJECTIONS)
+        .union(Events::FAILURES);
+}
+
+impl Listener for Log {
+    fn hears(&self) -> Events {
+        Log::HEARS
     }
 
     fn on_transition(&self, t: &Transition) {
         let circuit = t.name.as_str();
+        self.opened.store(t.to == Phase::Open, Relaxed);
         match t.to {
             Phase::Open => {
-                self.opened().insert(t.name.clone());
                 tracing::warn!(circuit, from = %t.from, to = %t.to, reason = %t.reason, "{t}");
             }
-            Phase::HalfOpen => {
-                tracing::info!(circuit, from = %t.from, to = %t.to, reason = %t.reason, "{t}");
-            }
-            Phase::Closed => {
-                self.opened().remove(circuit);
+            Phase::HalfOpen | Phase::Closed => {
                 tracing::info!(circuit, from = %t.from, to = %t.to, reason = %t.reason, "{t}");
             }
         }
@@ -93,7 +121,7 @@ impl Listener for Tracing {
             return;
         }
         let circuit = open.name();
-        if self.opened().remove(circuit) {
+        if self.opened.swap(false, Relaxed) {
             tracing::debug!(
                 circuit,
                 "{open}: refusing calls (the next refusals until it opens again at TRACE)"
