@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use tracing::Level;
+use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 
 use crate::error::Open;
 use crate::event::{Events, Listener, Transition};
@@ -24,9 +25,10 @@ use crate::state::{Phase, State};
 /// A transition's message is the transition in words:
 /// `sales_api: closed -> open (3 failures in a row; open for 60s)`. An open circuit refuses
 /// every call, so refusals come at the rate of the calls: only the first after each opening is
-/// logged at `DEBUG`. When neither level is enabled, a refusal costs one check of the level.
-/// Successes, and errors that do not count, are not logged; so a breaker with this listener
-/// pays nothing more for a successful call.
+/// logged at `DEBUG`. When neither level is enabled, a refusal costs the call of the listener
+/// and one check of the level; when `tracing` is built without them (its `max_level_info`
+/// features), not even that. Successes, and errors that do not count, are not logged; so a
+/// breaker with this listener pays nothing more for a successful call.
 ///
 /// ```
 /// use std::time::Duration;
@@ -93,9 +95,15 @@ struct Log {
 }
 
 impl Log {
-    const HEARS: Events = Events::TRANSITIONS
-        .union(Events::REJECTIONS)
-        .union(Events::FAILURES);
+    /// Transitions; and refusals and failures unless `tracing` is built without its `DEBUG`
+    /// events (its `max_level_info` features), and then the breaker does not call for them.
+    const HEARS: Events = if matches!(STATIC_MAX_LEVEL, LevelFilter::TRACE | LevelFilter::DEBUG) {
+        Events::TRANSITIONS
+            .union(Events::REJECTIONS)
+            .union(Events::FAILURES)
+    } else {
+        Events::TRANSITIONS
+    };
 }
 
 impl Listener for Log {
