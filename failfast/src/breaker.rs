@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::builder::Builder;
 use crate::circuit::{Admission, Circuit, Fast, ProbeOutcome, TransitionSettings};
 use crate::error::{Error, Open};
-use crate::event::{Events, Listener, Listeners, resume_unless_unwinding};
+use crate::event::{Events, Listener, Listeners, Panic, resume_unless_unwinding};
 use crate::name::Name;
 use crate::nested;
 use crate::permit::{FailOnUnwind, GiveBackOnUnwind, Permit, Ticket, TicketKind, Verdict};
@@ -453,37 +453,46 @@ impl Breaker {
     }
 
     /// Records how the call of `ticket` ended. Inlined into every call site: what is rare
-    /// (timing, listeners, probes, tripping) is kept out of line.
+    /// (timing, probes, tripping, a listener's panic) is kept out of line, and so is telling
+    /// the listeners, but the outcome is counted here either way.
+    ///
+    /// Listeners hear the outcome first, then it is counted; a listener that panics neither
+    /// stops the others hearing it nor keeps it from being counted, and its panic resumes once
+    /// the outcome is counted.
     #[inline(always)]
     pub(crate) fn record(&self, ticket: Ticket, verdict: Verdict) {
         if matches!(ticket.kind(), TicketKind::Bypass | TicketKind::Spent) {
             return;
         }
         if self.shared.listeners.hear(verdict.event()) {
-            return self.record_heard(ticket, verdict);
+            if let Some(panic) = self.tell(verdict) {
+                return self.count_and_resume(ticket, verdict, panic);
+            }
         }
         self.count(ticket, verdict);
     }
 
-    /// Records the outcome of a breaker with listeners of it: they hear it first, and a listener that
-    /// panics neither stops the others hearing it nor keeps it from being counted; its panic
-    /// resumes once the outcome is counted.
-    #[cold]
+    /// Tells the listeners that want it how a call ended: out of line, but not cold, as a
+    /// breaker with a listener of outcomes (`observe::Metrics`) calls it on every call. Returns
+    /// the first listener's panic.
     #[inline(never)]
-    fn record_heard(&self, ticket: Ticket, verdict: Verdict) {
+    fn tell(&self, verdict: Verdict) -> Option<Panic> {
         let name = self.shared.name.as_str();
-        let panic = self
-            .shared
+        self.shared
             .listeners
             .each_caught(verdict.event(), |l: &dyn Listener| match verdict {
                 Verdict::Success => l.on_success(name),
                 Verdict::Failure => l.on_failure(name),
                 Verdict::Ignored => l.on_ignored(name),
-            });
+            })
+    }
+
+    /// Counts an outcome a listener panicked on, then resumes its panic.
+    #[cold]
+    #[inline(never)]
+    fn count_and_resume(&self, ticket: Ticket, verdict: Verdict, panic: Panic) {
         self.count(ticket, verdict);
-        if let Some(panic) = panic {
-            resume_unless_unwinding(panic);
-        }
+        resume_unless_unwinding(panic);
     }
 
     /// Counts the outcome of a ticket that is not spent: in the stats, and in the probe or trip

@@ -162,6 +162,28 @@ fn a_panicking_listener_does_not_keep_the_others_from_hearing() {
 }
 
 #[test]
+fn after_several_listeners_panic_the_rest_hear_and_the_first_panic_resumes() {
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let hear = |who: &'static str| {
+        let heard = heard.clone();
+        move |_: &str| heard.lock().unwrap().push(who)
+    };
+    let (builder, _clock) = manual("panicky_twice");
+    let breaker = builder
+        .on_success(hear("first"))
+        .on_success(|_| panic!("first bug"))
+        .on_success(hear("between"))
+        .on_success(|_| panic!("second bug"))
+        .on_success(hear("last"))
+        .build()
+        .unwrap();
+    let payload = catch_unwind(AssertUnwindSafe(|| breaker.call(ok))).unwrap_err();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"first bug"));
+    assert_eq!(*heard.lock().unwrap(), ["first", "between", "last"]);
+    assert_eq!(breaker.stats().successes, 1, "the success was counted");
+}
+
+#[test]
 fn a_listener_panicking_while_a_call_unwinds_does_not_abort() {
     let (builder, _clock) = manual("double_panic");
     let breaker = builder
