@@ -183,8 +183,16 @@ impl Events {
     pub const IGNORED: Events = Events(1 << 4);
     /// Every event.
     pub const ALL: Events = Events((1 << Events::COUNT) - 1);
-    /// No event.
-    pub(crate) const NONE: Events = Events(0);
+    /// No event: for a listener that [`attach`](Listener::attach)es one of its own to each
+    /// breaker and may find, for some, nothing to hear (a breaker none of whose listeners hears
+    /// anything pays for none of them).
+    ///
+    /// ```
+    /// use failfast::Events;
+    /// assert!(Events::ALL.contains(Events::NONE));
+    /// assert_eq!(format!("{:?}", Events::NONE), "(none)");
+    /// ```
+    pub const NONE: Events = Events(0);
     /// How many kinds of event there are, one bit each.
     pub(crate) const COUNT: usize = 5;
 
@@ -256,7 +264,8 @@ impl fmt::Debug for Events {
 /// `failfast-events` thread to deliver.
 ///
 /// What a listener may do:
-/// - Call back into the breaker: inspect it, reset it, make calls through it.
+/// - Call back into the breaker: inspect it, reset it, make calls through it (not from
+///   [`attach`](Listener::attach), which runs before there is a breaker).
 /// - Panic. The event is counted first (a call's outcome, a transition), the other listeners
 ///   still hear it, and then the panic unwinds into the thread that caused the event; on
 ///   `failfast-events` the panic hook reports it and delivery goes on. A listener that panics
@@ -294,9 +303,10 @@ impl fmt::Debug for Events {
 /// ```
 pub trait Listener: Send + Sync + 'static {
     /// The events this listener wants (default: all of them), asked once, when a breaker is
-    /// built with it. A listener hears only these; and a breaker none of whose listeners wants
-    /// call outcomes (or refusals) pays nothing for them on its calls, as if it had no
-    /// listener. A listener of transitions alone should say so.
+    /// built with it (of the listener [`attach`](Listener::attach) returned, if it returned
+    /// one). A listener hears only these; and a breaker none of whose listeners wants call
+    /// outcomes (or refusals) pays nothing for them on its calls, as if it had no listener. A
+    /// listener of transitions alone should say so.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
@@ -329,7 +339,15 @@ pub trait Listener: Send + Sync + 'static {
     /// For listeners that keep something per circuit, such as the handles of its metrics: the
     /// breaker tells the listener it was given, without a look-up by name on each event, and one
     /// listener added to a [`Registry`](crate::Registry) serves each of its breakers with one of
-    /// their own. Asked once per breaker, when it is built.
+    /// their own. Asked once per breaker, when it is built; the one returned is then asked what
+    /// it [`hears`](Listener::hears), and this one is asked nothing more by that breaker.
+    ///
+    /// It runs on the thread that builds the breaker: for a `#[failfast("name", ..)]` function,
+    /// the one that calls it first, while the registry holds a lock that every such function
+    /// takes when first called, so it must not call one. A panic in it unwinds out of the
+    /// build (and out of that first call). Two threads that race to make one breaker by
+    /// name through a registry may each build one, and one is dropped unused: what `attach`
+    /// sets up must be harmless to drop.
     ///
     /// ```
     /// use std::sync::Arc;

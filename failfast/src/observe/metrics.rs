@@ -15,7 +15,9 @@ const TRANSITIONS: &str = "failfast_transitions_total";
 const STATE: &str = "failfast_state";
 
 /// A [`Listener`] that counts a breaker's events through the `metrics` facade (feature
-/// `metrics`), so that any of its exporters (Prometheus, StatsD, OpenTelemetry, ...) shows them:
+/// `metrics`, on `metrics` 0.24), so that any of its exporters (Prometheus, StatsD,
+/// OpenTelemetry, ...) built on that version shows them (`metrics-exporter-prometheus` 0.18
+/// is; an exporter on another `metrics` version installs a recorder this listener never sees):
 ///
 /// | metric | kind | labels | what |
 /// |--------|------|--------|------|

@@ -12,7 +12,8 @@ use crate::name::Name;
 use crate::state::{Phase, State};
 
 /// A [`Listener`] that logs a breaker's events with `tracing` (feature `tracing`), each with the
-/// field `circuit`, the circuit's name:
+/// field `circuit`, the circuit's name, and the target `failfast::observe::tracing` (so a
+/// filter of `failfast=debug` shows them all):
 ///
 /// | event | level | fields |
 /// |-------|-------|--------|
