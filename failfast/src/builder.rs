@@ -10,7 +10,7 @@ use crate::breaker::{Breaker, Shared};
 use crate::circuit::{Circuit, TransitionSettings};
 use crate::clock::{Clock, ClockHandle};
 use crate::error::{ConfigError, Open};
-use crate::event::{FnListener, Listener, Listeners, Transition};
+use crate::event::{BreakerInfo, FnListener, Listener, Listeners, Transition};
 use crate::half_open::HalfOpenSettings;
 use crate::name::Name;
 use crate::policy::{TripPolicy, Tripper};
@@ -381,10 +381,13 @@ impl Builder {
             Some(store) => store.circuit(&name, &create),
             None => create(),
         };
-        let state = circuit.peek();
+        let info = BreakerInfo {
+            name: &name,
+            state: circuit.peek(),
+        };
         let listeners = listeners
             .into_iter()
-            .map(|listener| listener.attach(&name, state).unwrap_or(listener))
+            .map(|listener| listener.attach(&info).unwrap_or(listener))
             .collect();
         Breaker::from_shared(Shared {
             name,

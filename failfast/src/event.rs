@@ -253,6 +253,18 @@ impl fmt::Debug for Events {
     }
 }
 
+/// What a [`Listener`] is told of a breaker being built with it, in
+/// [`attach`](Listener::attach). More may be added: read the fields you need.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct BreakerInfo<'a> {
+    /// The breaker's name.
+    pub name: &'a Name,
+    /// The state of its circuit: closed for a new one, perhaps not for one shared through a
+    /// store.
+    pub state: State,
+}
+
 /// Receives a breaker's events. Every method has an empty default, so a listener implements only
 /// what it needs, and a breaker without listeners pays nothing.
 ///
@@ -332,9 +344,9 @@ pub trait Listener: Send + Sync + 'static {
         Events::ALL
     }
 
-    /// A listener of its own for the breaker named `name`, which is being built with this one
-    /// and whose circuit is in `state`: the breaker keeps the one returned instead of this one.
-    /// `None` (the default) keeps this one.
+    /// A listener of its own for the `breaker` being built with this one (its name, the state
+    /// its circuit is in): the breaker keeps the one returned instead of this one. `None` (the
+    /// default) keeps this one.
     ///
     /// For listeners that keep something per circuit, such as the handles of its metrics: the
     /// breaker tells the listener it was given, without a look-up by name on each event, and one
@@ -343,24 +355,23 @@ pub trait Listener: Send + Sync + 'static {
     /// it [`hears`](Listener::hears), and this one is asked nothing more by that breaker.
     ///
     /// It runs on the thread that builds the breaker: for a `#[failfast("name", ..)]` function,
-    /// the one that calls it first, while the registry holds a lock that every such function
-    /// takes when first called, so it must not call one. A panic in it unwinds out of the
-    /// build (and out of that first call). Two threads that race to make one breaker by
+    /// the one that calls it first. A panic in it unwinds out of the build (and out of that
+    /// first call). Two threads that race to make one breaker by
     /// name through a registry may each build one, and one is dropped unused: what `attach`
     /// sets up must be harmless to drop.
     ///
     /// ```
     /// use std::sync::Arc;
     /// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-    /// use failfast::{Breaker, Listener, Name, State};
+    /// use failfast::{Breaker, BreakerInfo, Listener};
     ///
     /// /// Counts each breaker's successes in a counter of its own.
     /// struct Successes;
     /// struct Count(AtomicU64);
     ///
     /// impl Listener for Successes {
-    ///     fn attach(&self, name: &Name, _: State) -> Option<Arc<dyn Listener>> {
-    ///         println!("counting the successes of {name}");
+    ///     fn attach(&self, breaker: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
+    ///         println!("counting the successes of {}", breaker.name);
     ///         Some(Arc::new(Count(AtomicU64::new(0))))
     ///     }
     /// }
@@ -375,8 +386,8 @@ pub trait Listener: Send + Sync + 'static {
     /// let _ = breaker.call(|| Ok::<_, ()>(()));
     /// # Ok::<(), failfast::ConfigError>(())
     /// ```
-    fn attach(&self, name: &Name, state: State) -> Option<Arc<dyn Listener>> {
-        let _ = (name, state);
+    fn attach(&self, breaker: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
+        let _ = breaker;
         None
     }
 
@@ -411,8 +422,8 @@ impl<L: Listener + ?Sized> Listener for Arc<L> {
         (**self).hears()
     }
 
-    fn attach(&self, name: &Name, state: State) -> Option<Arc<dyn Listener>> {
-        (**self).attach(name, state)
+    fn attach(&self, breaker: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
+        (**self).attach(breaker)
     }
 
     fn on_transition(&self, transition: &Transition) {

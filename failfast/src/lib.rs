@@ -77,6 +77,9 @@
 //! ([`Clock::set_alarm`]) rather than by checking the time on every call. Calls on different
 //! threads never write to the same memory while the circuit is steady.
 
+// On docs.rs, each item that needs a feature says which.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 #[doc(hidden)]
 #[path = "private/mod.rs"]
 pub mod __private;
@@ -139,7 +142,7 @@ pub use builder::{Builder, DISABLED_ENV};
 pub use clock::TokioClock;
 pub use clock::{Alarm, Clock, ManualClock, SystemClock};
 pub use error::{ConfigError, Error, Open, TimedOut};
-pub use event::{Events, Listener, Reason, Transition};
+pub use event::{BreakerInfo, Events, Listener, Reason, Transition};
 pub use failfast_macros::failfast;
 pub use name::Name;
 pub use permit::Permit;

@@ -255,6 +255,24 @@ fn value(metrics: &[Metric], name: &str, labels: &[(&str, &str)]) -> Option<f64>
     metrics.iter().find(matches).map(|metric| metric.value)
 }
 
+/// What `failfast_state` shows of `circuit`: the gauges of `closed`, `open` and `half_open`.
+fn states(metrics: &[Metric], circuit: &str) -> [Option<f64>; 3] {
+    ["closed", "open", "half_open"].map(|state| {
+        value(
+            metrics,
+            "failfast_state",
+            &[("circuit", circuit), ("state", state)],
+        )
+    })
+}
+
+/// [`states`] of a closed circuit.
+const CLOSED: [Option<f64>; 3] = [Some(1.0), Some(0.0), Some(0.0)];
+/// [`states`] of an open circuit.
+const OPEN: [Option<f64>; 3] = [Some(0.0), Some(1.0), Some(0.0)];
+/// [`states`] of a half-open circuit.
+const HALF_OPEN: [Option<f64>; 3] = [Some(0.0), Some(0.0), Some(1.0)];
+
 /// The metrics recorded since the last snapshot: counters count from it, gauges are reset by it.
 fn snapshot(snapshotter: &Snapshotter) -> Vec<Metric> {
     snapshotter
@@ -326,17 +344,11 @@ fn calls_transitions_and_the_state_are_counted_through_the_metrics_facade() {
             "every series is made at once, at zero"
         );
         assert_eq!(transitions("closed"), Some(0.0));
-        assert_eq!(
-            value(&open, "failfast_state", &[("circuit", "metered")]),
-            Some(2.0)
-        );
+        assert_eq!(states(&open, "metered"), OPEN);
 
         clock.advance(SEC);
         let half_open = snapshot(&snapshotter);
-        assert_eq!(
-            value(&half_open, "failfast_state", &[("circuit", "metered")]),
-            Some(1.0)
-        );
+        assert_eq!(states(&half_open, "metered"), HALF_OPEN);
         assert_eq!(
             value(
                 &half_open,
@@ -350,10 +362,7 @@ fn calls_transitions_and_the_state_are_counted_through_the_metrics_facade() {
         clock.advance(SEC);
         let _ = breaker.call(ok); // the probe closes the circuit
         let closed = snapshot(&snapshotter);
-        assert_eq!(
-            value(&closed, "failfast_state", &[("circuit", "metered")]),
-            Some(0.0)
-        );
+        assert_eq!(states(&closed, "metered"), CLOSED);
         let transitions = |to| {
             value(
                 &closed,
@@ -406,14 +415,8 @@ fn one_metrics_listener_of_a_registry_counts_each_circuit_under_its_own_name() {
         assert_eq!(calls("metered_search", "rejected"), Some(0.0));
         assert_eq!(calls("metered_auth", "failure"), Some(1.0));
         assert_eq!(calls("metered_auth", "rejected"), Some(1.0));
-        assert_eq!(
-            value(&counts, "failfast_state", &[("circuit", "metered_search")]),
-            Some(0.0)
-        );
-        assert_eq!(
-            value(&counts, "failfast_state", &[("circuit", "metered_auth")]),
-            Some(2.0)
-        );
+        assert_eq!(states(&counts, "metered_search"), CLOSED);
+        assert_eq!(states(&counts, "metered_auth"), OPEN);
     });
 }
 
@@ -442,11 +445,14 @@ fn a_breaker_shows_its_circuit_in_its_series_from_the_moment_it_is_made() {
     });
 
     let made = snapshot(&snapshotter);
-    let state = |circuit| value(&made, "failfast_state", &[("circuit", circuit)]);
-    assert_eq!(state("metered_idle"), Some(0.0), "closed, before any call");
     assert_eq!(
-        state("metered_shared"),
-        Some(2.0),
+        states(&made, "metered_idle"),
+        CLOSED,
+        "closed, before any call"
+    );
+    assert_eq!(
+        states(&made, "metered_shared"),
+        OPEN,
         "joined the circuit another breaker opened"
     );
     let successes = value(

@@ -1,11 +1,14 @@
 //! Two `#[failfast("name", ..)]` functions that name one circuit with different settings are
 //! reported (a warning, and a panic in debug builds) rather than left to whichever runs first;
-//! a breaker made before the macro's keeps its settings, and is reported at `INFO`.
+//! a breaker made before the macro's keeps its settings, and is reported at `INFO`. The
+//! registry makes a function's breaker outside its locks, so a listener's `attach` may call
+//! another such function.
 
 use std::panic::catch_unwind;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use failfast::{Registry, TripPolicy, failfast};
+use failfast::{BreakerInfo, Listener, Registry, TripPolicy, failfast};
 
 #[derive(Debug, PartialEq)]
 enum ApiError {
@@ -78,4 +81,46 @@ fn a_breaker_made_before_the_macro_s_keeps_its_settings_and_is_reported_at_info(
             .iter()
             .any(|l| l.contains("INFO"));
     assert!(noted);
+}
+
+#[failfast("attach_inner", 60)]
+fn inner() -> Result<u32, ApiError> {
+    Ok(4)
+}
+
+#[failfast("attach_outer", 60)]
+fn outer() -> Result<u32, ApiError> {
+    Ok(5)
+}
+
+/// Calls `inner` when the breaker of `outer` is made, and keeps what it answered.
+#[derive(Default)]
+struct CallsInnerWhenAttached(Mutex<Option<Result<u32, ApiError>>>);
+
+impl Listener for CallsInnerWhenAttached {
+    fn attach(&self, breaker: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
+        if breaker.name.as_str() == "attach_outer" {
+            *self.0.lock().unwrap() = Some(inner());
+        }
+        None
+    }
+}
+
+#[test]
+fn a_listener_s_attach_may_call_a_failfast_function() {
+    let listener = Arc::new(CallsInnerWhenAttached::default());
+    Registry::global().add_listener(listener.clone());
+    let (answer, answered) = mpsc::channel();
+    // On a thread of its own, so that a deadlock fails the test instead of hanging it.
+    std::thread::spawn(move || answer.send(outer()).unwrap());
+    assert_eq!(
+        answered.recv_timeout(Duration::from_secs(60)),
+        Ok(Ok(5)),
+        "outer answered: making its breaker did not wait on itself"
+    );
+    assert_eq!(
+        *listener.0.lock().unwrap(),
+        Some(Ok(4)),
+        "attach called inner"
+    );
 }

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use metrics::{Counter, Gauge, Unit, counter, describe_counter, describe_gauge, gauge};
 
 use crate::error::Open;
-use crate::event::{Listener, Transition};
-use crate::name::Name;
-use crate::state::{Phase, State};
+use crate::event::{BreakerInfo, Listener, Transition};
+use crate::state::Phase;
 
 const CALLS: &str = "failfast_calls_total";
 const TRANSITIONS: &str = "failfast_transitions_total";
@@ -23,7 +22,7 @@ const STATE: &str = "failfast_state";
 /// |--------|------|--------|------|
 /// | `failfast_calls_total` | counter | `circuit`, `outcome`: `success`, `failure`, `ignored` or `rejected` | calls by how they ended: `failure` counts against the circuit, `ignored` is an error that does not, `rejected` was refused without running |
 /// | `failfast_transitions_total` | counter | `circuit`, `to`: `closed`, `open` or `half_open` | phase changes, by the phase entered |
-/// | `failfast_state` | gauge | `circuit` | the phase: `0` closed, `1` half-open, `2` open (the higher, the worse) |
+/// | `failfast_state` | gauge | `circuit`, `state`: `closed`, `open` or `half_open` | `1` for the circuit's phase, `0` for the other two |
 ///
 /// Each breaker built with this listener gets a listener of its own
 /// ([`Listener::attach`]), which registers the circuit's series with the recorder in place
@@ -69,9 +68,9 @@ impl Metrics {
 /// Gives each breaker its circuit's series. Told of an event itself (as an observer a store
 /// subscribed, say), it registers the series anew for it: right, but slower.
 impl Listener for Metrics {
-    fn attach(&self, name: &Name, state: State) -> Option<Arc<dyn Listener>> {
-        let series = Series::register(name);
-        series.state.set(state_value(state.phase()));
+    fn attach(&self, breaker: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
+        let series = Series::register(breaker.name);
+        series.show(breaker.state.phase());
         Some(Arc::new(series))
     }
 
@@ -105,7 +104,9 @@ struct Series {
     to_closed: Counter,
     to_open: Counter,
     to_half_open: Counter,
-    state: Gauge,
+    closed: Gauge,
+    open: Gauge,
+    half_open: Gauge,
 }
 
 impl Series {
@@ -115,6 +116,8 @@ impl Series {
         let calls = |outcome: &'static str| counter!(CALLS, "circuit" => circuit.to_owned(), "outcome" => outcome);
         let transitions =
             |to: &'static str| counter!(TRANSITIONS, "circuit" => circuit.to_owned(), "to" => to);
+        let state =
+            |state: &'static str| gauge!(STATE, "circuit" => circuit.to_owned(), "state" => state);
         Series {
             successes: calls("success"),
             failures: calls("failure"),
@@ -123,8 +126,18 @@ impl Series {
             to_closed: transitions("closed"),
             to_open: transitions("open"),
             to_half_open: transitions("half_open"),
-            state: gauge!(STATE, "circuit" => circuit.to_owned()),
+            closed: state("closed"),
+            open: state("open"),
+            half_open: state("half_open"),
         }
+    }
+
+    /// Sets the state gauges to show `phase`.
+    fn show(&self, phase: Phase) {
+        let is = |shown| if phase == shown { 1.0 } else { 0.0 };
+        self.closed.set(is(Phase::Closed));
+        self.open.set(is(Phase::Open));
+        self.half_open.set(is(Phase::HalfOpen));
     }
 }
 
@@ -135,7 +148,7 @@ impl Listener for Series {
             Phase::Open => self.to_open.increment(1),
             Phase::HalfOpen => self.to_half_open.increment(1),
         }
-        self.state.set(state_value(t.to));
+        self.show(t.to);
     }
 
     fn on_rejected(&self, _: &Open) {
@@ -170,15 +183,6 @@ fn describe() {
     );
     describe_gauge!(
         STATE,
-        "The phase of a circuit: 0 closed, 1 half-open, 2 open"
+        "The phase of a circuit: 1 for the state it is in (closed, open or half_open), 0 for the others"
     );
-}
-
-/// The value of [`STATE`] for `phase`.
-fn state_value(phase: Phase) -> f64 {
-    match phase {
-        Phase::Closed => 0.0,
-        Phase::HalfOpen => 1.0,
-        Phase::Open => 2.0,
-    }
 }

@@ -4,7 +4,7 @@
 //! | feature   | what it adds |
 //! |-----------|--------------|
 //! | `tracing` | `observe::Tracing`: logs each transition (`WARN` when a circuit opens, `INFO` when it probes or closes), the first refusal after each opening at `DEBUG` and the others at `TRACE`, and each counted failure at `DEBUG` |
-//! | `metrics` | `observe::Metrics`: the counters `failfast_calls_total{circuit,outcome}` and `failfast_transitions_total{circuit,to}`, and the gauge `failfast_state{circuit}`, for any exporter of the `metrics` facade |
+//! | `metrics` | `observe::Metrics`: the counters `failfast_calls_total{circuit,outcome}` and `failfast_transitions_total{circuit,to}`, and the gauge `failfast_state{circuit,state}`, for any exporter of the `metrics` facade |
 //! | `serde`   | `Serialize` and `Deserialize` for `State`, `Stats`, `Transition`, `Phase`, `Reason` and `Name`, with durations in whole milliseconds |
 //!
 //! Both listeners are installed as any other: for every breaker of a registry, those of
@@ -17,6 +17,12 @@
 //! listener of its own ([`Listener::attach`](crate::Listener::attach)), which keeps what it
 //! needs of its circuit (whether it has refused a call since it opened; the handles of its
 //! metrics), so an event costs no look-up by name.
+//!
+//! Both report what the process they run in sees. With a store shared by several processes
+//! (`RedisStore`), each logs and counts the transitions its copy of the circuit goes through,
+//! those made elsewhere included ([`Reason::Remote`](crate::Reason::Remote): its callers are
+//! refused too); for a fleet-wide count of openings, take the `max` across instances, not the
+//! sum.
 //!
 //! For a health endpoint, [`Registry::breakers`](crate::Registry::breakers) lists every
 //! breaker with its [`state`](crate::Breaker::state) and [`stats`](crate::Breaker::stats),

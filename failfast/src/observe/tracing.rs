@@ -7,9 +7,8 @@ use tracing::Level;
 use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 
 use crate::error::Open;
-use crate::event::{Events, Listener, Transition};
-use crate::name::Name;
-use crate::state::{Phase, State};
+use crate::event::{BreakerInfo, Events, Listener, Transition};
+use crate::state::Phase;
 
 /// A [`Listener`] that logs a breaker's events with `tracing` (feature `tracing`), each with the
 /// field `circuit`, the circuit's name, and the target `failfast::observe::tracing` (so a
@@ -70,7 +69,7 @@ impl Listener for Tracing {
         Log::HEARS
     }
 
-    fn attach(&self, _: &Name, _: State) -> Option<Arc<dyn Listener>> {
+    fn attach(&self, _: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
         Some(Arc::new(Log::default()))
     }
 

@@ -175,27 +175,41 @@ impl Registry {
         site: Site,
         configure: impl FnOnce(Builder) -> Builder,
     ) -> Breaker {
-        // Held throughout, so that a function that finds the breaker made also finds who made
-        // it. Each function asks once, so nothing waits on it for long.
-        let mut sites = self.sites.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(breaker) = self.get(&name) {
-            match sites.get(&name) {
-                Some(first) if !first.agrees_with(&site) => {
-                    let first = *first;
-                    drop(sites); // a panic in debug builds must not poison the map
-                    sites::report_conflict(&name, &first, &site);
-                }
-                Some(_) => {}
-                None => sites::report_made_elsewhere(&name, &site),
-            }
+            self.check_site(&name, site);
             return breaker;
         }
-        let breaker = self.insert(
-            name.clone(),
-            configure(self.builder(name.clone())).assemble(),
-        );
-        sites.insert(name, site);
-        breaker
+        // Built outside the lock: building runs user code (a listener's `attach`), which may
+        // call another `#[failfast]` function.
+        let built = configure(self.builder(name.clone())).assemble();
+        // Held from here on, so that a function that finds the breaker made also finds who
+        // made it. Each function asks once, so nothing waits on it for long.
+        let mut sites = self.sites.lock().unwrap_or_else(|p| p.into_inner());
+        if self.get(&name).is_some() {
+            drop(sites);
+            self.check_site(&name, site); // another thread made it meanwhile: `built` is dropped
+        } else {
+            sites.insert(name.clone(), site);
+        }
+        self.insert(name, built)
+    }
+
+    /// Reports a `#[failfast]` function at `site` that found the breaker `name` made, if the
+    /// function that made it set it up otherwise, or if no function made it.
+    fn check_site(&self, name: &Name, site: Site) {
+        let sites = self.sites.lock().unwrap_or_else(|p| p.into_inner());
+        match sites.get(name) {
+            Some(first) if !first.agrees_with(&site) => {
+                let first = *first;
+                drop(sites); // a panic in debug builds must not poison the map
+                sites::report_conflict(name, &first, &site);
+            }
+            Some(_) => {}
+            None => {
+                drop(sites);
+                sites::report_made_elsewhere(name, &site);
+            }
+        }
     }
 
     /// A builder for `name` starting from the registry's defaults. The breaker it builds is not
