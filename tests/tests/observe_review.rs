@@ -1,0 +1,812 @@
+//! Review 13: an adversarial review of the observability work (`Listener::hears`/`attach`,
+//! `observe::Tracing`, `observe::Metrics`, the `serde` forms).
+//!
+//! The tests named `finding_*` show a defect and fail until it is fixed; the others check
+//! what the review found sound. Races are made deterministic by a listener whose `attach` (or
+//! `on_*`) does, at the exact point in the build, what a second thread could do there: no
+//! sleeps, manual clocks only.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
+use std::time::Duration;
+
+use failfast::{
+    Breaker, BreakerInfo, Circuit, Events, Listener, ManualClock, MemoryStore, Name, Open, Phase,
+    ProbeClaim, Reason, Registry, State, Stats, Store, Transition, observe,
+};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use tests::logs::{containing, logs};
+use tests::{SEC, fail, manual, ok, refuses};
+
+// ---------------------------------------------------------------------------------------------
+// helpers (the metrics ones as in observability.rs)
+
+struct Metric {
+    name: String,
+    labels: Vec<(String, String)>,
+    value: f64,
+}
+
+fn value(metrics: &[Metric], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let matches = |metric: &&Metric| {
+        metric.name == name
+            && metric.labels.len() == labels.len()
+            && labels
+                .iter()
+                .all(|(k, v)| metric.labels.contains(&(k.to_string(), v.to_string())))
+    };
+    metrics.iter().find(matches).map(|metric| metric.value)
+}
+
+fn states(metrics: &[Metric], circuit: &str) -> [Option<f64>; 3] {
+    ["closed", "open", "half_open"].map(|state| {
+        value(
+            metrics,
+            "failfast_state",
+            &[("circuit", circuit), ("state", state)],
+        )
+    })
+}
+
+const CLOSED: [Option<f64>; 3] = [Some(1.0), Some(0.0), Some(0.0)];
+const OPEN: [Option<f64>; 3] = [Some(0.0), Some(1.0), Some(0.0)];
+
+fn snapshot(snapshotter: &Snapshotter) -> Vec<Metric> {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _unit, _description, value)| {
+            let key = key.key();
+            Metric {
+                name: key.name().to_owned(),
+                labels: key
+                    .labels()
+                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                    .collect(),
+                value: match value {
+                    DebugValue::Counter(count) => count as f64,
+                    DebugValue::Gauge(gauge) => gauge.0,
+                    DebugValue::Histogram(_) => f64::NAN,
+                },
+            }
+        })
+        .collect()
+}
+
+/// A registry of its own, for the life of the test binary (listeners keep a reference to it),
+/// on a manual clock.
+fn registry() -> (&'static Registry, ManualClock) {
+    let registry: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let clock = ManualClock::new();
+    registry.set_default_clock(clock.clone());
+    (registry, clock)
+}
+
+/// Counts every event it is told of, whatever it said it hears.
+#[derive(Default)]
+struct Tally {
+    transitions: AtomicU32,
+    rejected: AtomicU32,
+    successes: AtomicU32,
+    failures: AtomicU32,
+    ignored: AtomicU32,
+}
+
+impl Tally {
+    fn all(&self) -> [u32; 5] {
+        [
+            self.transitions.load(SeqCst),
+            self.rejected.load(SeqCst),
+            self.successes.load(SeqCst),
+            self.failures.load(SeqCst),
+            self.ignored.load(SeqCst),
+        ]
+    }
+}
+
+impl Listener for Tally {
+    fn on_transition(&self, _: &Transition) {
+        self.transitions.fetch_add(1, SeqCst);
+    }
+    fn on_rejected(&self, _: &Open) {
+        self.rejected.fetch_add(1, SeqCst);
+    }
+    fn on_success(&self, _: &str) {
+        self.successes.fetch_add(1, SeqCst);
+    }
+    fn on_failure(&self, _: &str) {
+        self.failures.fetch_add(1, SeqCst);
+    }
+    fn on_ignored(&self, _: &str) {
+        self.ignored.fetch_add(1, SeqCst);
+    }
+}
+
+/// A [`Tally`] that says it hears only `.0`.
+struct Hears(Events, Arc<Tally>);
+
+impl Listener for Hears {
+    fn hears(&self) -> Events {
+        self.0
+    }
+    fn on_transition(&self, t: &Transition) {
+        self.1.on_transition(t)
+    }
+    fn on_rejected(&self, open: &Open) {
+        self.1.on_rejected(open)
+    }
+    fn on_success(&self, name: &str) {
+        self.1.on_success(name)
+    }
+    fn on_failure(&self, name: &str) {
+        self.1.on_failure(name)
+    }
+    fn on_ignored(&self, name: &str) {
+        self.1.on_ignored(name)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 1: Metrics::attach writes the state gauge from a snapshot that may be stale.
+
+/// Stands in for a second thread: while the first breaker it is attached to is being built, it
+/// makes the same registry breaker and opens it, as a thread racing the build would. Hears
+/// nothing itself.
+struct RacesTheBuild {
+    registry: &'static Registry,
+    raced: AtomicBool,
+}
+
+impl Listener for RacesTheBuild {
+    fn hears(&self) -> Events {
+        Events::NONE
+    }
+    fn attach(&self, breaker: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
+        if !self.raced.swap(true, SeqCst) {
+            let winner = self.registry.get_or_create(breaker.name.clone(), 60 * SEC);
+            let _ = winner.call(fail);
+            assert!(winner.state().is_open());
+        }
+        None
+    }
+}
+
+#[test]
+fn finding_1a_a_breaker_lost_in_a_registry_race_resets_the_winner_s_state_gauge() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let (registry, _clock) = registry();
+        registry.add_listener(RacesTheBuild {
+            registry,
+            raced: AtomicBool::new(false),
+        });
+        registry.add_listener(observe::Metrics::new());
+
+        // The build loses the race: the registry keeps the breaker the racer made and opened,
+        // and drops this one; its Metrics::attach has already written `closed` to the gauge.
+        let breaker = registry.get_or_create("raced_gauge", 60 * SEC);
+        assert!(breaker.state().is_open());
+
+        let metrics = snapshot(&snapshotter);
+        assert_eq!(
+            states(&metrics, "raced_gauge"),
+            OPEN,
+            "the registry's breaker is open, but the gauge shows what a dropped breaker saw"
+        );
+    });
+}
+
+/// Opens `.0`'s circuit while another breaker of it is being built: what a thread calling
+/// through `.0` could do between the build's look at the circuit and its subscription to it.
+struct OpensOnAttach(Breaker);
+
+impl Listener for OpensOnAttach {
+    fn hears(&self) -> Events {
+        Events::NONE
+    }
+    fn attach(&self, _: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
+        self.0.force_open(60 * SEC);
+        None
+    }
+}
+
+#[test]
+fn finding_1b_a_transition_while_a_breaker_joins_its_circuit_leaves_the_gauge_stale() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let store = MemoryStore::new();
+        let (builder, clock) = manual("joined_stale");
+        let first = builder.store(store.clone()).build().unwrap();
+        let joining = Breaker::builder("joined_stale")
+            .store(store)
+            .clock(clock)
+            .listener(observe::Metrics::new())
+            .listener(OpensOnAttach(first.clone()))
+            .build()
+            .unwrap();
+        assert!(joining.state().is_open());
+
+        let metrics = snapshot(&snapshotter);
+        assert_eq!(
+            states(&metrics, "joined_stale"),
+            OPEN,
+            "the circuit opened after the build looked at it and before it subscribed: the \
+             gauge shows closed until the next transition"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 2: breakers sharing a circuit in one process each count (and log) its transitions.
+
+#[test]
+fn finding_2a_two_breakers_sharing_a_circuit_count_each_transition_once() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let (registry, _clock) = registry();
+        registry.set_default_store(MemoryStore::new());
+        registry.add_listener(observe::Metrics::new());
+        let kept = registry.get_or_create("shared_twice", 60 * SEC);
+        // Another breaker of the registry's defaults, not kept by it (`Registry::builder`):
+        // it shares the circuit through the default store.
+        let _other = registry.builder("shared_twice").build().unwrap();
+
+        let _ = kept.call(fail);
+        assert_eq!(kept.stats().transitions, 1);
+
+        let metrics = snapshot(&snapshotter);
+        assert_eq!(
+            value(
+                &metrics,
+                "failfast_transitions_total",
+                &[("circuit", "shared_twice"), ("to", "open")]
+            ),
+            Some(1.0),
+            "the circuit opened once"
+        );
+    });
+}
+
+#[test]
+fn finding_2b_two_breakers_sharing_a_circuit_log_each_opening_once() {
+    logs();
+    let store = MemoryStore::new();
+    let (builder, clock) = manual("traced_twice");
+    let first = builder
+        .store(store.clone())
+        .listener(observe::Tracing::new())
+        .build()
+        .unwrap();
+    let _second = Breaker::builder("traced_twice")
+        .store(store)
+        .clock(clock)
+        .listener(observe::Tracing::new())
+        .build()
+        .unwrap();
+    let _ = first.call(fail);
+
+    let warnings: Vec<String> = containing("traced_twice: closed -> open")
+        .into_iter()
+        .filter(|l| l.contains(" WARN "))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:#?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 3: a breaker that is gone leaves its circuit shown open for ever.
+
+#[test]
+fn finding_3_a_removed_breaker_does_not_leave_its_circuit_shown_open() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let (registry, _clock) = registry();
+        registry.add_listener(observe::Metrics::new());
+        let host = registry.get_or_create(format!("hosts/{}", "gone-1"), 60 * SEC);
+        let _ = host.call(fail);
+        drop(host);
+        // `Registry::remove` is documented for names per host that come and go.
+        drop(registry.remove("hosts/gone-1"));
+        assert!(registry.names().is_empty());
+
+        let metrics = snapshot(&snapshotter);
+        assert_ne!(
+            states(&metrics, "hosts/gone-1")[1],
+            Some(1.0),
+            "no breaker of this circuit exists any more, yet `failfast_state{{state=\"open\"}}` \
+             stays 1 (an alert on open circuits fires for ever)"
+        );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 4: a listener that panics on a probe's transition keeps the store's probe token.
+
+#[derive(Debug, Default)]
+struct TokenCounts {
+    circuits: MemoryStore,
+    claimed: AtomicU32,
+    finished: AtomicU32,
+}
+
+/// A store that counts the probes it grants and the ones it is told have finished.
+#[derive(Debug, Default, Clone)]
+struct Tokens(Arc<TokenCounts>);
+
+impl Store for Tokens {
+    fn circuit(&self, name: &Name, create: &dyn Fn() -> Arc<Circuit>) -> Arc<Circuit> {
+        self.0.circuits.circuit(name, create)
+    }
+    fn claim_probe(&self, _: &Circuit, _: ProbeClaim) -> bool {
+        self.0.claimed.fetch_add(1, SeqCst);
+        true
+    }
+    fn probe_finished(&self, _: &Circuit, _: u64) {
+        self.0.finished.fetch_add(1, SeqCst);
+    }
+    fn released(&self, circuit: &Arc<Circuit>) {
+        self.0.circuits.released(circuit)
+    }
+}
+
+#[test]
+fn finding_4_a_listener_panicking_on_a_probe_s_transition_still_lets_the_store_finish_it() {
+    let tokens = Tokens::default();
+    let (builder, clock) = manual("probe_token");
+    let breaker = builder
+        .store(tokens.clone())
+        .open_for(SEC)
+        .on_transition(|t| {
+            if t.to != Phase::HalfOpen && t.from == Phase::HalfOpen {
+                panic!("a listener's bug");
+            }
+        })
+        .build()
+        .unwrap();
+    let _ = breaker.call(fail);
+    clock.advance(SEC);
+    let probe = catch_unwind(AssertUnwindSafe(|| breaker.call(ok)));
+    assert!(probe.is_err(), "the listener's panic reaches the caller");
+    assert!(breaker.state().is_closed(), "the probe closed the circuit");
+    assert_eq!(breaker.stats().successes, 1, "and was counted");
+
+    assert_eq!(
+        (
+            tokens.0.claimed.load(SeqCst),
+            tokens.0.finished.load(SeqCst)
+        ),
+        (1, 1),
+        "Store::probe_finished is documented to end every granted probe; a RedisStore keeps \
+         the fleet's token until its TTL"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 5: observe::Tracing never logs a refusal at DEBUG for a breaker that joins an open
+// circuit.
+
+#[test]
+fn finding_5_a_breaker_joining_an_open_circuit_logs_its_first_refusal_at_debug() {
+    logs();
+    let store = MemoryStore::new();
+    let (builder, clock) = manual("joined_open_traced");
+    let first = builder
+        .store(store.clone())
+        .open_for(60 * SEC)
+        .build()
+        .unwrap();
+    let _ = first.call(fail);
+    // A process restarting into a circuit that the fleet (Redis) holds open does the same.
+    let joined = Breaker::builder("joined_open_traced")
+        .store(store)
+        .clock(clock)
+        .listener(observe::Tracing::new())
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        assert!(refuses(&joined));
+    }
+
+    let first_refusals: Vec<String> = containing("`joined_open_traced` is open")
+        .into_iter()
+        .filter(|l| l.contains(" DEBUG "))
+        .collect();
+    assert_eq!(
+        first_refusals.len(),
+        1,
+        "every refusal went to TRACE: BreakerInfo::state says the circuit is open, but Log \
+         starts with `opened = false`"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 6: a listener added before a build starts may be missing from the breaker returned.
+
+/// On the first two breakers it is attached to, says it is building, then waits to be let go.
+struct Gate {
+    attached: AtomicUsize,
+    building: Vec<mpsc::Sender<()>>,
+    go: Vec<Mutex<mpsc::Receiver<()>>>,
+}
+
+impl Listener for Gate {
+    fn hears(&self) -> Events {
+        Events::NONE
+    }
+    fn attach(&self, _: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
+        let n = self.attached.fetch_add(1, SeqCst);
+        if n < 2 {
+            self.building[n].send(()).unwrap();
+            self.go[n].lock().unwrap().recv().unwrap();
+        }
+        None
+    }
+}
+
+#[test]
+fn finding_6_a_listener_added_before_get_or_create_starts_is_on_the_breaker_it_returns() {
+    let (registry, _clock) = registry();
+    let (building_a, a_building) = mpsc::channel();
+    let (building_b, b_building) = mpsc::channel();
+    let (go_a, a_go) = mpsc::channel();
+    let (go_b, b_go) = mpsc::channel();
+    registry.add_listener(Gate {
+        attached: AtomicUsize::new(0),
+        building: vec![building_a, building_b],
+        go: vec![Mutex::new(a_go), Mutex::new(b_go)],
+    });
+
+    // Thread A starts building the breaker before the listener is added.
+    let a = std::thread::spawn(move || registry.get_or_create("late_listener", 60 * SEC));
+    a_building.recv().unwrap();
+
+    let tally = Arc::new(Tally::default());
+    registry.add_listener(tally.clone());
+
+    // Thread B asks for the breaker after `add_listener` returned.
+    let b = std::thread::spawn(move || registry.get_or_create("late_listener", 60 * SEC));
+    b_building.recv().unwrap();
+    go_a.send(()).unwrap();
+    let _made_by_a = a.join().unwrap();
+    go_b.send(()).unwrap();
+    let returned_to_b = b.join().unwrap();
+
+    let _ = returned_to_b.call(fail);
+    assert_eq!(
+        tally.failures.load(SeqCst),
+        1,
+        "B started after add_listener returned, and got a breaker without the listener: \
+         A's, made into the registry after the listener was added"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 7: outcomes are heard before they are counted, though the docs say counted first.
+
+/// Reads its breaker's stats when told of a failure.
+#[derive(Default)]
+struct Inspects {
+    breaker: OnceLock<Breaker>,
+    failures_seen: Mutex<Vec<u64>>,
+}
+
+impl Listener for Inspects {
+    fn hears(&self) -> Events {
+        Events::FAILURES
+    }
+    fn on_failure(&self, _: &str) {
+        let breaker = self.breaker.get().unwrap();
+        self.failures_seen
+            .lock()
+            .unwrap()
+            .push(breaker.stats().failures);
+    }
+}
+
+#[test]
+fn finding_7_a_listener_that_inspects_the_breaker_sees_the_outcome_it_hears_counted() {
+    let inspects = Arc::new(Inspects::default());
+    let (builder, _clock) = manual("inspected");
+    let breaker = builder.listener(inspects.clone()).build().unwrap();
+    let _ = inspects.breaker.set(breaker.clone());
+    let _ = breaker.call(fail);
+    assert_eq!(
+        *inspects.failures_seen.lock().unwrap(),
+        [1],
+        "Listener's docs: \"The event is counted first (a call's outcome, a transition)\""
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 8: hostile circuit names forge log lines through observe::Tracing's message.
+
+#[test]
+fn finding_8_a_circuit_name_cannot_forge_a_log_line() {
+    logs();
+    let name = String::from("forged_name\n2026-01-01T00:00:00Z  WARN failfast: payments: closed");
+    let (builder, _clock) = manual(name);
+    let breaker = builder.listener(observe::Tracing::new()).build().unwrap();
+    let _ = breaker.call(fail);
+    assert!(refuses(&breaker));
+
+    let lines = containing("forged_name");
+    assert!(!lines.is_empty());
+    for line in &lines {
+        assert!(
+            !line.contains('\n'),
+            "the name is written raw into the message (the `circuit` field is escaped): {line:?}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding 9: a reason with a non-finite rate serializes to JSON that does not read back.
+
+#[test]
+fn finding_9_a_non_finite_rate_either_fails_to_serialize_or_reads_back() {
+    for reason in [
+        Reason::FailureRate(f64::NAN),
+        Reason::SlowCallRate(f64::INFINITY),
+    ] {
+        if let Ok(text) = serde_json::to_string(&reason) {
+            let back = serde_json::from_str::<Reason>(&text);
+            assert!(
+                back.is_ok(),
+                "{reason:?} was written as {text}, which does not read back: {back:?}"
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sound: what the review attacked and found to hold.
+
+#[test]
+fn sound_malformed_json_is_an_error_never_a_panic() {
+    let inputs = [
+        "",
+        "{",
+        "null",
+        "[]",
+        "\"\"",
+        r#"{"phase":"open"}"#,
+        r#"{"phase":"open","retry_in_ms":-1}"#,
+        r#"{"phase":"open","retry_in_ms":1.5}"#,
+        r#"{"phase":"open","retry_in_ms":18446744073709551616}"#,
+        r#"{"phase":"sideways"}"#,
+        r#"{"phase":7}"#,
+        r#"{"kind":"consecutive_failures","value":-1}"#,
+        r#"{"kind":"consecutive_failures","value":4294967296}"#,
+        r#"{"kind":"failure_rate","value":"NaN"}"#,
+        r#"{"kind":"failure_rate"}"#,
+        r#"{"kind":"remote","value":{"deep":[1,2,3]}}"#,
+        r#"{"kind":"no_such_reason"}"#,
+        r#"{"calls":-1}"#,
+        r#"{"calls":"many"}"#,
+        r#"{"name":7,"from":"closed","to":"open","reason":{"kind":"forced"},"open_for_ms":1}"#,
+        r#"{"name":"x","from":"closed","to":"open","reason":{"kind":"forced"},"open_for_ms":-5}"#,
+        &format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+    ];
+    for input in inputs {
+        let outcome = catch_unwind(|| {
+            (
+                serde_json::from_str::<State>(input).is_err(),
+                serde_json::from_str::<Reason>(input).is_err(),
+                serde_json::from_str::<Transition>(input).is_err(),
+                serde_json::from_str::<Phase>(input).is_err(),
+            )
+        });
+        let (state, reason, transition, phase) =
+            outcome.unwrap_or_else(|_| panic!("a panic reading {input:.60}"));
+        assert!(state && reason && transition && phase, "{input:.60}");
+        // Stats read missing counts as zero, but never a wrong type.
+        if input.starts_with("{\"calls\"") {
+            assert!(serde_json::from_str::<Stats>(input).is_err(), "{input}");
+        }
+    }
+    let huge = "n".repeat(1 << 20);
+    let text = format!(
+        r#"{{"name":"{huge}","from":"open","to":"half_open","reason":{{"kind":"remote"}},"open_for_ms":null}}"#
+    );
+    let transition: Transition = serde_json::from_str(&text).unwrap();
+    assert_eq!(transition.name.len(), 1 << 20);
+}
+
+/// Panics on every event it is told of.
+struct Panics;
+
+impl Listener for Panics {
+    fn on_transition(&self, _: &Transition) {
+        panic!("on_transition");
+    }
+    fn on_rejected(&self, _: &Open) {
+        panic!("on_rejected");
+    }
+    fn on_success(&self, _: &str) {
+        panic!("on_success");
+    }
+    fn on_failure(&self, _: &str) {
+        panic!("on_failure");
+    }
+    fn on_ignored(&self, _: &str) {
+        panic!("on_ignored");
+    }
+}
+
+#[test]
+fn sound_a_panicking_listener_leaves_counts_metrics_and_state_right() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let tally = Arc::new(Tally::default());
+        let (builder, clock) = manual("panicky_listener");
+        let breaker = builder
+            .open_for(SEC)
+            .listener(Panics)
+            .listener(observe::Metrics::new())
+            .listener(tally.clone())
+            .build()
+            .unwrap();
+        let quiet = |f: &dyn Fn()| assert!(catch_unwind(AssertUnwindSafe(f)).is_err());
+        quiet(&|| drop(breaker.call(ok)));
+        quiet(&|| drop(breaker.call_if(|_| false, fail)));
+        quiet(&|| drop(breaker.call(fail))); // opens
+        quiet(&|| drop(breaker.call(ok))); // refused
+        quiet(&|| clock.advance(SEC)); // half-open
+        quiet(&|| drop(breaker.call(ok))); // the probe closes it
+        quiet(&|| breaker.force_open(SEC));
+        quiet(&|| breaker.reset());
+        // Nothing is poisoned: the breaker and its listeners go on.
+        assert!(breaker.state().is_closed());
+
+        let stats = breaker.stats();
+        assert_eq!(
+            (
+                stats.successes,
+                stats.failures,
+                stats.ignored,
+                stats.rejected
+            ),
+            (2, 1, 1, 1)
+        );
+        assert_eq!(stats.transitions, 5);
+        assert_eq!(
+            tally.all(),
+            [5, 1, 2, 1, 1],
+            "the other listeners heard all"
+        );
+        let metrics = snapshot(&snapshotter);
+        assert_eq!(states(&metrics, "panicky_listener"), CLOSED);
+        let calls = |outcome| {
+            value(
+                &metrics,
+                "failfast_calls_total",
+                &[("circuit", "panicky_listener"), ("outcome", outcome)],
+            )
+        };
+        assert_eq!(
+            [
+                calls("success"),
+                calls("failure"),
+                calls("ignored"),
+                calls("rejected")
+            ],
+            [Some(2.0), Some(1.0), Some(1.0), Some(1.0)]
+        );
+    });
+}
+
+/// Gives each breaker a listener that hears nothing; itself hears (and tallies) everything.
+struct AttachesDeaf(Arc<Tally>, Arc<Tally>);
+
+impl Listener for AttachesDeaf {
+    fn attach(&self, _: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
+        Some(Arc::new(Hears(Events::NONE, self.1.clone())))
+    }
+    fn on_transition(&self, t: &Transition) {
+        self.0.on_transition(t)
+    }
+    fn on_rejected(&self, open: &Open) {
+        self.0.on_rejected(open)
+    }
+    fn on_success(&self, name: &str) {
+        self.0.on_success(name)
+    }
+    fn on_failure(&self, name: &str) {
+        self.0.on_failure(name)
+    }
+    fn on_ignored(&self, name: &str) {
+        self.0.on_ignored(name)
+    }
+}
+
+#[test]
+fn sound_a_listener_hears_only_what_it_says_on_every_path_remote_included() {
+    let store = MemoryStore::new();
+    let none = Arc::new(Tally::default());
+    let rejections = Arc::new(Tally::default());
+    let asked_at_build = Arc::new(Tally::default());
+    let attached = Arc::new(Tally::default());
+    let (heard, hear) = mpsc::channel::<(Phase, Reason)>();
+    let (builder, clock) = manual("hears_subsets");
+    let breaker = builder
+        .store(store.clone())
+        .open_for(SEC)
+        .listener(Hears(Events::NONE, none.clone()))
+        .listener(Hears(Events::REJECTIONS, rejections.clone()))
+        .listener(AttachesDeaf(asked_at_build.clone(), attached.clone()))
+        // Last, so that by the time it hears a transition the others have been offered it.
+        .on_transition(move |t| heard.send((t.to, t.reason)).unwrap())
+        .build()
+        .unwrap();
+    let next = || hear.recv_timeout(Duration::from_secs(60)).unwrap();
+
+    let _ = breaker.call(ok);
+    let _ = breaker.call_if(|_| false, fail);
+    let _ = breaker.call(fail);
+    assert_eq!(next(), (Phase::Open, Reason::ConsecutiveFailures(1)));
+    assert!(refuses(&breaker));
+    clock.advance(SEC);
+    assert_eq!(next(), (Phase::HalfOpen, Reason::OpenElapsed));
+    let _ = breaker.call(fail); // the probe fails
+    assert_eq!(next(), (Phase::Open, Reason::ProbeFailed));
+    breaker.force_open(SEC);
+    assert_eq!(next(), (Phase::Open, Reason::Forced));
+    breaker.reset();
+    assert_eq!(next(), (Phase::Closed, Reason::Reset));
+    let circuit = store.circuit(&"hears_subsets".into(), &|| unreachable!());
+    circuit.open_remotely(60 * SEC); // delivered on failfast-events
+    assert_eq!(next(), (Phase::Open, Reason::Remote));
+    assert!(refuses(&breaker));
+    circuit.close_remotely();
+    assert_eq!(next(), (Phase::Closed, Reason::Remote));
+
+    assert_eq!(none.all(), [0; 5]);
+    assert_eq!(rejections.all(), [0, 2, 0, 0, 0]);
+    assert_eq!(attached.all(), [0; 5]);
+    assert_eq!(
+        asked_at_build.all(),
+        [0; 5],
+        "replaced by what attach returned"
+    );
+}
+
+#[test]
+fn sound_a_panic_in_attach_or_hears_poisons_no_registry_lock() {
+    struct PanicsOnce(AtomicBool, bool);
+    impl Listener for PanicsOnce {
+        fn hears(&self) -> Events {
+            if self.1 && !self.0.swap(true, SeqCst) {
+                panic!("hears");
+            }
+            Events::ALL
+        }
+        fn attach(&self, _: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
+            if !self.1 && !self.0.swap(true, SeqCst) {
+                panic!("attach");
+            }
+            None
+        }
+    }
+    for in_hears in [false, true] {
+        let (registry, _clock) = registry();
+        registry.add_listener(PanicsOnce(AtomicBool::new(false), in_hears));
+        registry.add_listener(observe::Metrics::new());
+        let first = catch_unwind(AssertUnwindSafe(|| {
+            registry.get_or_create("panics_once", 60 * SEC)
+        }));
+        assert!(first.is_err());
+        assert!(registry.names().is_empty());
+        let breaker = registry.get_or_create("panics_once", 60 * SEC);
+        let _ = breaker.call(fail);
+        assert!(breaker.state().is_open());
+        assert_eq!(registry.breakers().len(), 1);
+        registry.add_listener(Tally::default());
+        registry.reset_all();
+    }
+}
