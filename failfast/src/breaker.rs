@@ -561,11 +561,18 @@ impl Breaker {
             Verdict::Ignored => ProbeOutcome::Neutral,
         };
         let shared = &*self.shared;
-        shared
-            .circuit
-            .finish_probe(generation, id, outcome, &shared.settings);
+        // The store is told even if a listener panics on the transition the probe makes: a
+        // store that hands out probe tokens (`RedisStore`) would keep the fleet's otherwise.
+        let delivered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            shared
+                .circuit
+                .finish_probe(generation, id, outcome, &shared.settings)
+        }));
         if let Some(store) = &shared.store {
             store.probe_finished(&shared.circuit, probe_number(generation, id));
+        }
+        if let Err(panic) = delivered {
+            std::panic::resume_unwind(panic);
         }
     }
 

@@ -85,9 +85,21 @@ pub enum Reason {
     /// This many failures in a row.
     ConsecutiveFailures(u32),
     /// The failure rate over the policy's window reached its threshold.
-    FailureRate(f64),
+    FailureRate(
+        #[cfg_attr(
+            feature = "serde",
+            serde(serialize_with = "crate::observe::serde::finite")
+        )]
+        f64,
+    ),
     /// The slow-call rate over the policy's window reached its threshold.
-    SlowCallRate(f64),
+    SlowCallRate(
+        #[cfg_attr(
+            feature = "serde",
+            serde(serialize_with = "crate::observe::serde::finite")
+        )]
+        f64,
+    ),
     /// The open period ended.
     OpenElapsed,
     /// Enough half-open probes succeeded.
@@ -277,9 +289,12 @@ pub struct BreakerInfo<'a> {
 ///
 /// What a listener may do:
 /// - Call back into the breaker: inspect it, reset it, make calls through it (not from
-///   [`attach`](Listener::attach), which runs before there is a breaker).
-/// - Panic. The event is counted first (a call's outcome, a transition), the other listeners
-///   still hear it, and then the panic unwinds into the thread that caused the event; on
+///   [`attach`](Listener::attach), which runs before there is a breaker). A call's outcome is
+///   heard just before it is counted: [`stats`](crate::Breaker::stats) read in `on_failure`
+///   does not include that failure yet, and a transition it causes is heard after it.
+/// - Panic. The event is counted all the same (a call's outcome, a transition), the other
+///   listeners still hear it, and then the panic unwinds into the thread that caused the
+///   event; on
 ///   `failfast-events` the panic hook reports it and delivery goes on. A listener that panics
 ///   while a guarded call is already unwinding is silenced, as a second panic would abort.
 ///

@@ -17,7 +17,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// shared by reference count and freed with the last breaker, circuit or rejection that holds
 /// it, so a service that makes names for days keeps only those in use.
 ///
-/// A `Name` reads as the `str` it holds: it derefs to it, displays as it, and compares, hashes
+/// A `Name` reads as the `str` it holds: it derefs to it, displays as it (control characters
+/// escaped), and compares, hashes
 /// and orders as it; it can key a map looked up by `&str`. A map keyed by `String` is looked up
 /// with `name.as_str()`. A borrowed `&str` that is not `'static` makes a name with
 /// `Name::from(host.to_owned())`.
@@ -122,9 +123,37 @@ impl Borrow<str> for Name {
     }
 }
 
+/// The name with its control characters (a newline, say) escaped, as `\n`: a name made from
+/// outside input (a host, a header) cannot forge a line of a log. [`as_str`](Name::as_str)
+/// gives it as it is.
+///
+/// ```
+/// use failfast::Name;
+/// assert_eq!(Name::from("sales_api").to_string(), "sales_api");
+/// assert_eq!(Name::from("host\nWARN forged").to_string(), "host\\nWARN forged");
+/// ```
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self.as_str(), f)
+        fmt::Display::fmt(&Escaped(self.as_str()), f)
+    }
+}
+
+/// A circuit's name shown with its control characters escaped, as [`Name`] displays.
+pub(crate) struct Escaped<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.0;
+        if !name.chars().any(char::is_control) {
+            return fmt::Display::fmt(name, f);
+        }
+        name.chars().try_for_each(|c| {
+            if c.is_control() {
+                fmt::Display::fmt(&c.escape_default(), f)
+            } else {
+                fmt::Write::write_char(f, c)
+            }
+        })
     }
 }
 

@@ -1,12 +1,14 @@
 //! [`Metrics`]: a listener that counts a breaker's calls and transitions through the `metrics`
 //! facade, and gauges its state.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use metrics::{Counter, Gauge, Unit, counter, describe_counter, describe_gauge, gauge};
 
 use crate::error::Open;
 use crate::event::{BreakerInfo, Listener, Transition};
+use crate::name::Name;
 use crate::state::Phase;
 
 const CALLS: &str = "failfast_calls_total";
@@ -22,7 +24,7 @@ const STATE: &str = "failfast_state";
 /// |--------|------|--------|------|
 /// | `failfast_calls_total` | counter | `circuit`, `outcome`: `success`, `failure`, `ignored` or `rejected` | calls by how they ended: `failure` counts against the circuit, `ignored` is an error that does not, `rejected` was refused without running |
 /// | `failfast_transitions_total` | counter | `circuit`, `to`: `closed`, `open` or `half_open` | phase changes, by the phase entered |
-/// | `failfast_state` | gauge | `circuit`, `state`: `closed`, `open` or `half_open` | `1` for the circuit's phase, `0` for the other two |
+/// | `failfast_state` | gauge | `circuit`, `state`: `closed`, `open` or `half_open` | `1` for the circuit's phase, `0` for the other two; all `0` once no breaker of the circuit is left |
 ///
 /// Each breaker built with this listener gets a listener of its own
 /// ([`Listener::attach`]), which registers the circuit's series with the recorder in place
@@ -33,6 +35,14 @@ const STATE: &str = "failfast_state";
 /// install the recorder (`metrics::set_global_recorder`, or an exporter's `install`) before
 /// the breakers are made: for `#[failfast("name", ..)]` functions, before their first call.
 /// Each circuit name makes series of its own: name circuits per dependency, not per request.
+/// They stay in the recorder when the circuit's last breaker is gone (its state gauges at `0`).
+///
+/// The counts are per breaker: two breakers of one circuit in a process (built on one store)
+/// each count its transitions; keep one breaker per circuit, as the registry does. The state
+/// gauge is set when a breaker is made and on each transition: a breaker made while its
+/// circuit changes phase, or one made by a thread racing another to build the same registry
+/// breaker and then dropped, may leave the previous phase shown until the circuit's next
+/// transition (at most one open period later).
 ///
 /// ```
 /// use std::time::Duration;
@@ -69,8 +79,11 @@ impl Metrics {
 /// subscribed, say), it registers the series anew for it: right, but slower.
 impl Listener for Metrics {
     fn attach(&self, breaker: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
-        let series = Series::register(breaker.name);
-        series.show(breaker.state.phase());
+        let mut series = Series::register(breaker.name);
+        let mut live = lock(live());
+        *live.entry(breaker.name.clone()).or_default() += 1;
+        series.show(Some(breaker.state.phase()));
+        series.attached = Some(breaker.name.clone());
         Some(Arc::new(series))
     }
 
@@ -95,8 +108,25 @@ impl Listener for Metrics {
     }
 }
 
+/// How many breakers hold the series of each circuit name: when the last is dropped (a name
+/// per host, removed from its registry), its state gauges go to `0`, so that no alert on open
+/// circuits fires for a circuit that is gone.
+fn live() -> &'static Mutex<HashMap<Name, usize>> {
+    static LIVE: OnceLock<Mutex<HashMap<Name, usize>>> = OnceLock::new();
+    LIVE.get_or_init(Mutex::default)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// One circuit's series: the listener a breaker built with [`Metrics`] keeps.
 struct Series {
+    /// The circuit's name, counted in [`live`], for the listener a breaker keeps; `None` for
+    /// one made to count a single event.
+    attached: Option<Name>,
     successes: Counter,
     failures: Counter,
     ignored: Counter,
@@ -119,6 +149,7 @@ impl Series {
         let state =
             |state: &'static str| gauge!(STATE, "circuit" => circuit.to_owned(), "state" => state);
         Series {
+            attached: None,
             successes: calls("success"),
             failures: calls("failure"),
             ignored: calls("ignored"),
@@ -132,12 +163,28 @@ impl Series {
         }
     }
 
-    /// Sets the state gauges to show `phase`.
-    fn show(&self, phase: Phase) {
-        let is = |shown| if phase == shown { 1.0 } else { 0.0 };
+    /// Sets the state gauges to show `phase`; with `None`, no phase.
+    fn show(&self, phase: Option<Phase>) {
+        let is = |shown| if phase == Some(shown) { 1.0 } else { 0.0 };
         self.closed.set(is(Phase::Closed));
         self.open.set(is(Phase::Open));
         self.half_open.set(is(Phase::HalfOpen));
+    }
+}
+
+impl Drop for Series {
+    fn drop(&mut self) {
+        let Some(name) = &self.attached else {
+            return;
+        };
+        let mut live = lock(live());
+        if let Some(count) = live.get_mut(name) {
+            *count -= 1;
+            if *count == 0 {
+                live.remove(name);
+                self.show(None);
+            }
+        }
     }
 }
 
@@ -148,7 +195,7 @@ impl Listener for Series {
             Phase::Open => self.to_open.increment(1),
             Phase::HalfOpen => self.to_half_open.increment(1),
         }
-        self.show(t.to);
+        self.show(Some(t.to));
     }
 
     fn on_rejected(&self, _: &Open) {

@@ -23,6 +23,18 @@ impl<'de> Deserialize<'de> for Name {
     }
 }
 
+/// A rate, which JSON cannot hold unless it is finite (`NaN` would be written as `null`, which
+/// does not read back): a rate that is not is an error to serialize. The breaker's policies
+/// make none.
+pub(crate) fn finite<S: Serializer>(rate: &f64, serializer: S) -> Result<S::Ok, S::Error> {
+    if !rate.is_finite() {
+        return Err(serde::ser::Error::custom(format_args!(
+            "a rate must be a finite number, not {rate}"
+        )));
+    }
+    serializer.serialize_f64(*rate)
+}
+
 /// A duration as whole milliseconds, rounded up: the unit of health endpoints and of the
 /// `timeout_ms` settings of most tools, and one that never shows a circuit with time left
 /// to wait as `0`.

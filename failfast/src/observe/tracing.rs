@@ -8,6 +8,7 @@ use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 
 use crate::error::Open;
 use crate::event::{BreakerInfo, Events, Listener, Transition};
+use crate::name::Escaped;
 use crate::state::Phase;
 
 /// A [`Listener`] that logs a breaker's events with `tracing` (feature `tracing`), each with the
@@ -69,8 +70,12 @@ impl Listener for Tracing {
         Log::HEARS
     }
 
-    fn attach(&self, _: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
-        Some(Arc::new(Log::default()))
+    fn attach(&self, breaker: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
+        // A breaker that joins an open circuit (a process restarting while the fleet's is
+        // open) logs its first refusal at `DEBUG` too.
+        Some(Arc::new(Log {
+            opened: AtomicBool::new(breaker.state.is_open()),
+        }))
     }
 
     fn on_transition(&self, transition: &Transition) {
@@ -142,7 +147,8 @@ impl Listener for Log {
     fn on_failure(&self, name: &str) {
         tracing::debug!(
             circuit = name,
-            "{name}: a call failed, and the failure counts"
+            "{}: a call failed, and the failure counts",
+            Escaped(name)
         );
     }
 }

@@ -284,7 +284,8 @@ impl Registry {
     /// Adds a listener that every breaker made from now on has: one place for the metrics and
     /// logs of all the registry's breakers, the `#[failfast("name", ..)]` functions' included,
     /// without naming each. Add it at start-up, before the first guarded call: breakers
-    /// already made keep the listeners they were made with.
+    /// already made keep the listeners they were made with, and so does one whose build
+    /// another thread had begun (a caller racing that build may be given it).
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
