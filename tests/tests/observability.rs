@@ -431,7 +431,8 @@ fn a_breaker_shows_its_circuit_in_its_series_from_the_moment_it_is_made() {
     let _ = first.call(fail);
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
-    metrics::with_local_recorder(&recorder, || {
+    // Looked at while the breakers live: a circuit whose last breaker is gone shows no state.
+    let made = metrics::with_local_recorder(&recorder, || {
         let _idle = manual("metered_idle")
             .0
             .listener(observe::Metrics::new())
@@ -442,9 +443,8 @@ fn a_breaker_shows_its_circuit_in_its_series_from_the_moment_it_is_made() {
             .listener(observe::Metrics::new())
             .build()
             .unwrap();
+        snapshot(&snapshotter)
     });
-
-    let made = snapshot(&snapshotter);
     assert_eq!(
         states(&made, "metered_idle"),
         CLOSED,
