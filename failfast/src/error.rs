@@ -285,13 +285,27 @@ impl fmt::Debug for Open {
 
 impl fmt::Display for Open {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Whole milliseconds, rounded up: precise enough to act on, short enough to log.
-        let millis = self.retry_in().as_nanos().div_ceil(1_000_000);
+        write!(
+            f,
+            "circuit `{}` is open; {}",
+            self.name,
+            RetryIn(self.retry_in())
+        )
+    }
+}
+
+/// `retry in 1.5s`, in whole milliseconds rounded up (precise enough to act on, short enough to
+/// log), or `retry now`: how a refusal and an open [`State`](crate::State) print the wait.
+pub(crate) struct RetryIn(pub(crate) Duration);
+
+impl fmt::Display for RetryIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let millis = self.0.as_nanos().div_ceil(1_000_000);
         if millis == 0 {
-            return write!(f, "circuit `{}` is open; retry now", self.name);
+            return f.write_str("retry now");
         }
         let retry_in = Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX));
-        write!(f, "circuit `{}` is open; retry in {retry_in:?}", self.name)
+        write!(f, "retry in {retry_in:?}")
     }
 }
 

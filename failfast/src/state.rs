@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::error::RetryIn;
+
 /// The state of a circuit, as [`Breaker::state`](crate::Breaker::state) reports it.
 ///
 /// ```
@@ -151,11 +153,15 @@ impl fmt::Display for State {
     /// use std::time::Duration;
     /// use failfast::State;
     /// assert_eq!(State::Open { retry_in: Duration::from_millis(1500) }.to_string(), "open, retry in 1.5s");
+    /// assert_eq!(State::Open { retry_in: Duration::from_nanos(1_499_881_557) }.to_string(), "open, retry in 1.5s");
     /// assert_eq!(State::Closed.to_string(), "closed");
     /// ```
+    ///
+    /// The wait is in whole milliseconds, rounded up, as a refusal ([`Open`](crate::Open))
+    /// prints it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            State::Open { retry_in } => write!(f, "open, retry in {retry_in:?}"),
+            State::Open { retry_in } => write!(f, "open, {}", RetryIn(*retry_in)),
             other => other.phase().fmt(f),
         }
     }

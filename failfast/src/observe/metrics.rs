@@ -32,7 +32,7 @@ const STATE: &str = "failfast_state";
 /// state gauge, and keeps the handles: an event costs the breaker no look-up, only the call of
 /// its listener and the recorder's own work (a successful call measured 6.6 ns with a
 /// Prometheus recorder, against 3.6 ns without the listener: the README's figures). So
-/// install the recorder (`metrics::set_global_recorder`, or an exporter's `install`) before
+/// install the recorder (`metrics::set_global_recorder`, or an exporter's `install_recorder`) before
 /// the breakers are made: for `#[failfast("name", ..)]` functions, before their first call.
 /// Each circuit name makes series of its own: name circuits per dependency, not per request.
 /// They stay in the recorder when the circuit's last breaker is gone (its state gauges at `0`).

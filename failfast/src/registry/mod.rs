@@ -212,8 +212,9 @@ impl Registry {
         }
     }
 
-    /// A builder for `name` starting from the registry's defaults. The breaker it builds is not
-    /// kept by the registry.
+    /// A builder for `name` starting from the registry's defaults: its store, clock, switch and
+    /// listeners. The breaker it builds is not kept by the registry, nor listed by
+    /// [`breakers`](Registry::breakers): [`get_or_build`](Registry::get_or_build) keeps it.
     ///
     /// ```
     /// use failfast::Registry;
