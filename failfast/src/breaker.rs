@@ -160,7 +160,16 @@ impl Breaker {
         P: FnOnce(&E) -> bool,
         F: FnOnce() -> Result<T, E>,
     {
-        self.call_into(counts, call, Error::Open, Error::Inner)
+        // Not `call_into(.., Error::Open, Error::Inner)`: through it a refused call measured
+        // 10.2 ns against 3.9 ns (`cargo bench -p benches --bench breaker`), and a closed one
+        // 4.1 ns against 3.8 ns.
+        let ticket = self.admit()?;
+        if ticket.is_probe() {
+            return self.call_probe(ticket, counts, call);
+        }
+        let (result, verdict) = self.judge(ticket, counts, call);
+        self.record(ticket, verdict);
+        result.map_err(Error::Inner)
     }
 
     /// [`call_if`](Self::call_if), with the refusal and the call's error each made into the
