@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use failfast::{Breaker, Builder, Clock, ManualClock, Name};
+use failfast::{Breaker, Builder, Clock, Events, Listener, ManualClock, Name, Open, Transition};
 
 pub mod logs;
+pub mod metrics;
 pub mod redis_server;
 pub mod retry;
 
@@ -40,6 +41,31 @@ pub fn refuses(breaker: &Breaker) -> bool {
         .is_err_and(|e| e.is_open());
     assert!(refused != ran, "a call either runs or is refused");
     refused
+}
+
+/// The listener `.1`, saying it hears only `.0`: every event it is told of reaches `.1`, so a
+/// test sees whether the breaker kept to what it said.
+pub struct Hearing<L>(pub Events, pub L);
+
+impl<L: Listener> Listener for Hearing<L> {
+    fn hears(&self) -> Events {
+        self.0
+    }
+    fn on_transition(&self, t: &Transition) {
+        self.1.on_transition(t)
+    }
+    fn on_rejected(&self, open: &Open) {
+        self.1.on_rejected(open)
+    }
+    fn on_success(&self, name: &str) {
+        self.1.on_success(name)
+    }
+    fn on_failure(&self, name: &str) {
+        self.1.on_failure(name)
+    }
+    fn on_ignored(&self, name: &str) {
+        self.1.on_ignored(name)
+    }
 }
 
 /// A clock of whole seconds that cannot ring alarms: a breaker on it reads it on refused calls,

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use failfast::{Breaker, Events, Listener, Open, Phase, Reason, Transition};
-use tests::{SEC, fail, manual, ok};
+use tests::{Hearing, SEC, fail, manual, ok};
 
 #[derive(Default)]
 struct Recorder(Mutex<Vec<String>>);
@@ -72,33 +72,9 @@ fn listeners_hear_every_event_in_order() {
     );
 }
 
-/// A recorder that wants only some events.
-struct Choosy(Events, Recorder);
-
-impl Listener for Choosy {
-    fn hears(&self) -> Events {
-        self.0
-    }
-    fn on_transition(&self, t: &Transition) {
-        self.1.on_transition(t)
-    }
-    fn on_rejected(&self, open: &Open) {
-        self.1.on_rejected(open)
-    }
-    fn on_success(&self, name: &str) {
-        self.1.on_success(name)
-    }
-    fn on_failure(&self, name: &str) {
-        self.1.on_failure(name)
-    }
-    fn on_ignored(&self, name: &str) {
-        self.1.on_ignored(name)
-    }
-}
-
 #[test]
 fn a_listener_hears_only_the_events_it_wants_whatever_the_others_want() {
-    let choosy = Arc::new(Choosy(
+    let choosy = Arc::new(Hearing(
         Events::TRANSITIONS | Events::FAILURES,
         Recorder::default(),
     ));
@@ -132,7 +108,7 @@ fn a_listener_hears_only_the_events_it_wants_whatever_the_others_want() {
 
 #[test]
 fn a_listener_of_transitions_alone_is_told_nothing_of_calls() {
-    let choosy = Arc::new(Choosy(Events::TRANSITIONS, Recorder::default()));
+    let choosy = Arc::new(Hearing(Events::TRANSITIONS, Recorder::default()));
     let (builder, _clock) = manual("transitions_only");
     let breaker = builder.listener(choosy.clone()).build().unwrap();
 

@@ -7,9 +7,10 @@ use std::time::Duration;
 use failfast::{
     Breaker, MemoryStore, Phase, Reason, Registry, State, Stats, Transition, TripPolicy, observe,
 };
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::debugging::DebuggingRecorder;
 use serde_json::json;
 use tests::logs::{containing, logs};
+use tests::metrics::{CLOSED, HALF_OPEN, OPEN, snapshot, states, value};
 use tests::{SEC, fail, manual, ok, refuses};
 
 // serde
@@ -235,67 +236,6 @@ fn counted_failures_are_logged_at_debug_and_successes_and_ignored_errors_not_at_
 }
 
 // metrics
-
-/// One metric of a snapshot: a counter's count or a gauge's value.
-struct Metric {
-    name: String,
-    labels: Vec<(String, String)>,
-    value: f64,
-}
-
-/// The value of the metric `name` with exactly `labels`, if there is one.
-fn value(metrics: &[Metric], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let matches = |metric: &&Metric| {
-        metric.name == name
-            && metric.labels.len() == labels.len()
-            && labels
-                .iter()
-                .all(|(k, v)| metric.labels.contains(&(k.to_string(), v.to_string())))
-    };
-    metrics.iter().find(matches).map(|metric| metric.value)
-}
-
-/// What `failfast_state` shows of `circuit`: the gauges of `closed`, `open` and `half_open`.
-fn states(metrics: &[Metric], circuit: &str) -> [Option<f64>; 3] {
-    ["closed", "open", "half_open"].map(|state| {
-        value(
-            metrics,
-            "failfast_state",
-            &[("circuit", circuit), ("state", state)],
-        )
-    })
-}
-
-/// [`states`] of a closed circuit.
-const CLOSED: [Option<f64>; 3] = [Some(1.0), Some(0.0), Some(0.0)];
-/// [`states`] of an open circuit.
-const OPEN: [Option<f64>; 3] = [Some(0.0), Some(1.0), Some(0.0)];
-/// [`states`] of a half-open circuit.
-const HALF_OPEN: [Option<f64>; 3] = [Some(0.0), Some(0.0), Some(1.0)];
-
-/// The metrics recorded since the last snapshot: counters count from it, gauges are reset by it.
-fn snapshot(snapshotter: &Snapshotter) -> Vec<Metric> {
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _unit, _description, value)| {
-            let key = key.key();
-            Metric {
-                name: key.name().to_owned(),
-                labels: key
-                    .labels()
-                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                    .collect(),
-                value: match value {
-                    DebugValue::Counter(count) => count as f64,
-                    DebugValue::Gauge(gauge) => gauge.0,
-                    DebugValue::Histogram(_) => f64::NAN,
-                },
-            }
-        })
-        .collect()
-}
 
 #[test]
 fn calls_transitions_and_the_state_are_counted_through_the_metrics_facade() {

@@ -18,65 +18,13 @@ use failfast::{
     Breaker, BreakerInfo, Circuit, Events, Listener, ManualClock, MemoryStore, Name, Open, Phase,
     ProbeClaim, Reason, Registry, State, Stats, Store, Transition, observe,
 };
-use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::debugging::DebuggingRecorder;
 use tests::logs::{containing, logs};
-use tests::{SEC, fail, manual, ok, refuses};
+use tests::metrics::{CLOSED, OPEN, snapshot, states, value};
+use tests::{Hearing, SEC, fail, manual, ok, refuses};
 
 // ---------------------------------------------------------------------------------------------
-// helpers (the metrics ones as in observability.rs)
-
-struct Metric {
-    name: String,
-    labels: Vec<(String, String)>,
-    value: f64,
-}
-
-fn value(metrics: &[Metric], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let matches = |metric: &&Metric| {
-        metric.name == name
-            && metric.labels.len() == labels.len()
-            && labels
-                .iter()
-                .all(|(k, v)| metric.labels.contains(&(k.to_string(), v.to_string())))
-    };
-    metrics.iter().find(matches).map(|metric| metric.value)
-}
-
-fn states(metrics: &[Metric], circuit: &str) -> [Option<f64>; 3] {
-    ["closed", "open", "half_open"].map(|state| {
-        value(
-            metrics,
-            "failfast_state",
-            &[("circuit", circuit), ("state", state)],
-        )
-    })
-}
-
-const CLOSED: [Option<f64>; 3] = [Some(1.0), Some(0.0), Some(0.0)];
-const OPEN: [Option<f64>; 3] = [Some(0.0), Some(1.0), Some(0.0)];
-
-fn snapshot(snapshotter: &Snapshotter) -> Vec<Metric> {
-    snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _unit, _description, value)| {
-            let key = key.key();
-            Metric {
-                name: key.name().to_owned(),
-                labels: key
-                    .labels()
-                    .map(|l| (l.key().to_owned(), l.value().to_owned()))
-                    .collect(),
-                value: match value {
-                    DebugValue::Counter(count) => count as f64,
-                    DebugValue::Gauge(gauge) => gauge.0,
-                    DebugValue::Histogram(_) => f64::NAN,
-                },
-            }
-        })
-        .collect()
-}
+// helpers
 
 /// A registry of its own, for the life of the test binary (listeners keep a reference to it),
 /// on a manual clock.
@@ -124,30 +72,6 @@ impl Listener for Tally {
     }
     fn on_ignored(&self, _: &str) {
         self.ignored.fetch_add(1, SeqCst);
-    }
-}
-
-/// A [`Tally`] that says it hears only `.0`.
-struct Hears(Events, Arc<Tally>);
-
-impl Listener for Hears {
-    fn hears(&self) -> Events {
-        self.0
-    }
-    fn on_transition(&self, t: &Transition) {
-        self.1.on_transition(t)
-    }
-    fn on_rejected(&self, open: &Open) {
-        self.1.on_rejected(open)
-    }
-    fn on_success(&self, name: &str) {
-        self.1.on_success(name)
-    }
-    fn on_failure(&self, name: &str) {
-        self.1.on_failure(name)
-    }
-    fn on_ignored(&self, name: &str) {
-        self.1.on_ignored(name)
     }
 }
 
@@ -530,7 +454,7 @@ struct AttachesDeaf(Arc<Tally>, Arc<Tally>);
 
 impl Listener for AttachesDeaf {
     fn attach(&self, _: &BreakerInfo<'_>) -> Option<Arc<dyn Listener>> {
-        Some(Arc::new(Hears(Events::NONE, self.1.clone())))
+        Some(Arc::new(Hearing(Events::NONE, self.1.clone())))
     }
     fn on_transition(&self, t: &Transition) {
         self.0.on_transition(t)
@@ -561,8 +485,8 @@ fn sound_a_listener_hears_only_what_it_says_on_every_path_remote_included() {
     let breaker = builder
         .store(store.clone())
         .open_for(SEC)
-        .listener(Hears(Events::NONE, none.clone()))
-        .listener(Hears(Events::REJECTIONS, rejections.clone()))
+        .listener(Hearing(Events::NONE, none.clone()))
+        .listener(Hearing(Events::REJECTIONS, rejections.clone()))
         .listener(AttachesDeaf(asked_at_build.clone(), attached.clone()))
         // Last, so that by the time it hears a transition the others have been offered it.
         .on_transition(move |t| heard.send((t.to, t.reason)).unwrap())
